@@ -1,0 +1,116 @@
+"""``AsyncVoiceClient``: configuration, lifecycle, and the resource namespaces."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any
+
+import aiohttp
+
+from ._config import DEFAULT_MAX_CONNECTIONS, ClientConfig, Timeout
+from ._models import Call
+from ._transport import Transport
+from .resources import AdminResource, CallsResource, SessionsResource
+
+
+class AsyncVoiceClient:
+    """The async client for the StateSet Voice API.
+
+    Make one per application (or worker) and share it: it holds one aiohttp
+    connection pool, created lazily in the running loop on first use and
+    closed by ``aclose()`` or ``async with``::
+
+        async with AsyncVoiceClient() as client:
+            call = await client.make_call(to="+15555555678", from_="+15555551234",
+                                          agent_key="support_primary")
+
+    Every argument falls back to the environment: ``STATESET_VOICE_API_KEY``,
+    ``STATESET_ADMIN_API_KEY``, ``STATESET_VOICE_BASE_URL``.  A missing key is
+    reported only when an endpoint that needs it is called.
+
+    ``timeout`` bounds one attempt (seconds, or a :class:`Timeout`);
+    ``deadline`` bounds one call with all its retries; ``max_retries``
+    (default 2) applies to connection errors, 408, 429, 5xx and 409
+    "in progress" -- and to POST only with an idempotency key.
+    ``max_connections`` caps the pool.  Pass ``http_session`` to reuse your
+    own ``aiohttp.ClientSession`` (the client will not close it).
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        admin_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+        deadline: float | None = None,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        allow_insecure_http: bool = False,
+        http_session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        self.config = ClientConfig.resolve(
+            api_key=api_key,
+            admin_key=admin_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            deadline=deadline,
+            max_connections=max_connections,
+            allow_insecure_http=allow_insecure_http,
+        )
+        self._transport = Transport(self.config, session=http_session)
+        self.calls = CallsResource(self._transport)
+        self.sessions = SessionsResource(self._transport)
+        self.admin = AdminResource(self._transport)
+
+    async def make_call(
+        self,
+        *,
+        to: str,
+        from_: str,
+        agent_key: str,
+        metadata: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        timeout: float | Timeout | None = None,
+    ) -> Call:
+        """Place an outbound call; see :meth:`CallsResource.create`."""
+        return await self.calls.create(
+            to=to,
+            from_=from_,
+            agent_key=agent_key,
+            metadata=metadata,
+            idempotency_key=idempotency_key,
+            timeout=timeout,
+        )
+
+    @property
+    def base_url(self) -> str:
+        return str(self.config.base_url)
+
+    @property
+    def is_closed(self) -> bool:
+        return self._transport.closed
+
+    async def aclose(self) -> None:
+        """Close the connection pool (if the client created it).  Safe to repeat."""
+        await self._transport.aclose()
+
+    async def __aenter__(self) -> AsyncVoiceClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        cfg = self.config
+        return (
+            f"AsyncVoiceClient(base_url={str(cfg.base_url)!r}, api_key={cfg.api_key!r}, "
+            f"admin_key={cfg.admin_key!r})"
+        )

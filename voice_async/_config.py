@@ -1,0 +1,168 @@
+"""Client configuration: explicit arguments first, then environment variables.
+
+All checks that can be made without the network happen here, at construction,
+so a misconfigured client fails before it sends anything.  Keys are wrapped in
+:class:`Secret` so that no ``repr()``, log line or traceback can print them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+
+import attrs
+from yarl import URL
+
+from ._errors import ConfigurationError, MissingCredentialsError
+
+DEFAULT_BASE_URL = "https://voice.stateset.app"
+ENV_API_KEY = "STATESET_VOICE_API_KEY"
+ENV_ADMIN_KEY = "STATESET_ADMIN_API_KEY"
+ENV_BASE_URL = "STATESET_VOICE_BASE_URL"
+DEFAULT_MAX_RETRIES = 2
+DEFAULT_MAX_CONNECTIONS = 100
+
+
+def mask(value: str) -> str:
+    """Show at most the last 4 characters, and none of a short value."""
+    return "****" + value[-4:] if len(value) >= 12 else "****"
+
+
+@attrs.frozen(repr=False, eq=False)
+class Secret:
+    """A string that refuses to be printed.
+
+    ``str()`` and ``repr()`` both mask it: secrets leak through f-strings and
+    exception messages as often as through ``repr``.  Call :meth:`reveal` at
+    the single place that puts it on the wire.
+    """
+
+    _value: str
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"Secret({mask(self._value)!r})"
+
+    __str__ = __repr__
+
+
+@attrs.frozen
+class Timeout:
+    """Per-attempt timeouts in seconds (``None`` disables one).
+
+    ``total`` bounds one HTTP attempt from connect to the last body byte;
+    ``connect`` bounds getting a connection (pool wait included).  The overall
+    ``deadline`` of :class:`ClientConfig` bounds all attempts of one call
+    together, retries and backoff included.
+    """
+
+    total: float | None = 60.0
+    connect: float | None = 10.0
+
+
+def to_timeout(value: float | Timeout | None) -> Timeout:
+    if value is None:
+        return Timeout()
+    if isinstance(value, Timeout):
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ConfigurationError("timeout must be a positive number of seconds or a Timeout")
+    return Timeout(total=float(value), connect=min(float(value), Timeout().connect or 10.0))
+
+
+def is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_base_url(raw: str, *, allow_insecure_http: bool) -> URL:
+    """Parse and vet the base URL: https, or http only to loopback or when opted in.
+
+    Plain http to a remote host would send the Bearer key in clear text, so it
+    is refused unless the caller says, in code, that this is what they want.
+    """
+    url = URL(raw.rstrip("/"))
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ConfigurationError(f"base_url must be an http(s) URL with a host, got {raw!r}")
+    if url.scheme == "http" and not (is_loopback(url.host) or allow_insecure_http):
+        raise ConfigurationError(
+            f"refusing plain http:// to non-loopback host {url.host!r}: use https://, "
+            "or pass allow_insecure_http=True if you really mean it"
+        )
+    if url.query_string or url.fragment:
+        raise ConfigurationError("base_url must not carry a query string or fragment")
+    return url
+
+
+def _secret(explicit: str | None, env: Mapping[str, str], name: str) -> Secret | None:
+    value = explicit if explicit is not None else env.get(name)
+    return Secret(value) if value else None
+
+
+@attrs.frozen
+class ClientConfig:
+    """Everything the transport needs, resolved and validated once."""
+
+    base_url: URL
+    api_key: Secret | None
+    admin_key: Secret | None
+    timeout: Timeout
+    max_retries: int
+    deadline: float | None
+    max_connections: int
+
+    @classmethod
+    def resolve(
+        cls,
+        *,
+        api_key: str | None,
+        admin_key: str | None,
+        base_url: str | None,
+        timeout: float | Timeout | None,
+        max_retries: int | None,
+        deadline: float | None,
+        max_connections: int,
+        allow_insecure_http: bool,
+        env: Mapping[str, str] | None = None,
+    ) -> ClientConfig:
+        env = os.environ if env is None else env
+        retries = DEFAULT_MAX_RETRIES if max_retries is None else max_retries
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            raise ConfigurationError("max_retries must be an int >= 0")
+        if deadline is not None and deadline <= 0:
+            raise ConfigurationError("deadline must be a positive number of seconds")
+        if max_connections < 1:
+            raise ConfigurationError("max_connections must be >= 1")
+        return cls(
+            base_url=check_base_url(
+                base_url or env.get(ENV_BASE_URL) or DEFAULT_BASE_URL,
+                allow_insecure_http=allow_insecure_http,
+            ),
+            api_key=_secret(api_key, env, ENV_API_KEY),
+            admin_key=_secret(admin_key, env, ENV_ADMIN_KEY),
+            timeout=to_timeout(timeout),
+            max_retries=retries,
+            deadline=deadline,
+            max_connections=max_connections,
+        )
+
+    def require_api_key(self) -> Secret:
+        if self.api_key is None:
+            raise MissingCredentialsError(f"no API key: pass api_key=... or set {ENV_API_KEY}")
+        return self.api_key
+
+    def require_admin_key(self) -> Secret:
+        if self.admin_key is None:
+            raise MissingCredentialsError(
+                f"no admin key: pass admin_key=... or set {ENV_ADMIN_KEY}"
+            )
+        return self.admin_key

@@ -1,0 +1,302 @@
+"""The single cattrs converter between wire JSON and the models.
+
+Conversion happens here and only here.  The rules it applies:
+
+* datetimes are ISO 8601 on the wire and *aware* ``datetime`` in Python
+  (a trailing ``Z`` is UTC; a naive value is taken as UTC);
+* ``from_`` in Python is ``from`` on the wire;
+* a ``SomeEnum | str`` field keeps an unknown value as the plain string;
+* unknown fields land in the model's ``extra`` mapping;
+* types are checked strictly enough that a wrong JSON type is an error, not a
+  silently stringified dict.
+
+Every decoding failure surfaces as :class:`APIResponseValidationError`, so a
+malformed response can never leak a ``KeyError`` or cattrs exception.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import types
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
+from typing import Any, TypeVar, Union, get_args, get_origin
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+from ._errors import APIResponseValidationError
+from ._models import (
+    AgentResponseData,
+    Call,
+    ErrorData,
+    EventData,
+    EventType,
+    RuntimeConfig,
+    SessionEndedData,
+    SessionEvent,
+    SessionPage,
+    SessionStartedData,
+    SessionStatusData,
+    ToolCallData,
+    ToolResultData,
+    TranscriptData,
+    VoiceSession,
+)
+
+T = TypeVar("T")
+
+converter = cattrs.Converter(forbid_extra_keys=False, detailed_validation=False)
+
+_FRACTION = re.compile(r"(\.\d+)")
+
+
+def parse_datetime(value: object) -> datetime:
+    """ISO 8601 -> aware datetime, tolerant of ``Z`` and any fraction length.
+
+    ``datetime.fromisoformat`` on Python 3.10 accepts neither ``Z`` nor
+    fractions other than 3 or 6 digits, and servers send both.
+    """
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        text = value.strip()
+        if text[-1:] in ("Z", "z"):
+            text = text[:-1] + "+00:00"
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            text = _FRACTION.sub(lambda m: (m.group(1) + "000000")[:7], text, count=1)
+            parsed = datetime.fromisoformat(text)
+    else:
+        raise TypeError(f"expected an ISO 8601 string, got {type(value).__name__}")
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def format_datetime(value: datetime) -> str:
+    aware = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return aware.isoformat().replace("+00:00", "Z")
+
+
+def _strict_str(value: object, _: object) -> str:
+    if isinstance(value, str):
+        return value
+    raise TypeError(f"expected a string, got {type(value).__name__}")
+
+
+def _strict_int(value: object, _: object) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    raise TypeError(f"expected an integer, got {type(value).__name__}")
+
+
+def _strict_float(value: object, _: object) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value  # keep ints as ints: 186 stays 186
+    raise TypeError(f"expected a number, got {type(value).__name__}")
+
+
+def _strict_bool(value: object, _: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise TypeError(f"expected a boolean, got {type(value).__name__}")
+
+
+def _json_object(value: object, _: object) -> Mapping[str, Any]:
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"expected a JSON object, got {type(value).__name__}")
+
+
+def _is_enum_or_str(tp: Any) -> bool:
+    if get_origin(tp) not in (Union, types.UnionType):
+        return False
+    args = get_args(tp)
+    return (
+        len(args) == 2
+        and isinstance(args[0], type)
+        and issubclass(args[0], enum.Enum)
+        and args[1] is str
+    )
+
+
+def _enum_or_str_hook(tp: Any) -> Callable[[object, object], object]:
+    enum_cls: type[enum.Enum] = get_args(tp)[0]
+    members = {m.value: m for m in enum_cls}
+
+    def hook(value: object, _: object) -> object:
+        if not isinstance(value, str):
+            raise TypeError(f"expected a string, got {type(value).__name__}")
+        return members.get(value, value)
+
+    return hook
+
+
+converter.register_structure_hook(str, _strict_str)
+converter.register_structure_hook(int, _strict_int)
+converter.register_structure_hook(float, _strict_float)
+converter.register_structure_hook(bool, _strict_bool)
+converter.register_structure_hook(datetime, lambda v, _: parse_datetime(v))
+converter.register_unstructure_hook(datetime, format_datetime)
+converter.register_structure_hook_func(lambda t: t == Mapping[str, Any], _json_object)
+converter.register_structure_hook_factory(_is_enum_or_str, _enum_or_str_hook)
+converter.register_unstructure_hook_func(
+    _is_enum_or_str, lambda v: v.value if isinstance(v, enum.Enum) else v
+)
+
+
+def _wire_name(name: str) -> str:
+    return name[:-1] if name.endswith("_") else name
+
+
+def _register_model(cls: type[Any]) -> None:
+    """Structure/unstructure hooks honouring renames and the ``extra`` bag."""
+    fields = attrs.fields(cls)
+    renames = {f.name: override(rename=_wire_name(f.name)) for f in fields if f.name.endswith("_")}
+    has_extra = any(f.name == "extra" for f in fields)
+    if has_extra:
+        renames["extra"] = override(omit=True)
+    known = frozenset(_wire_name(f.name) for f in fields if f.name != "extra")
+    structure = make_dict_structure_fn(cls, converter, **renames)  # type: ignore[arg-type]
+    unstructure = make_dict_unstructure_fn(cls, converter, **renames)  # type: ignore[arg-type]
+
+    def structure_hook(data: object, _: object) -> Any:
+        if not isinstance(data, Mapping):
+            raise TypeError(f"expected a JSON object for {cls.__name__}")
+        obj = structure(data, cls)
+        if has_extra:
+            extra = {k: v for k, v in data.items() if k not in known}
+            if extra:
+                obj = attrs.evolve(obj, extra=extra)
+        return obj
+
+    def unstructure_hook(obj: Any) -> dict[str, Any]:
+        out: dict[str, Any] = unstructure(obj)
+        if has_extra and obj.extra:
+            out = {**obj.extra, **out}
+        return out
+
+    converter.register_structure_hook(cls, structure_hook)
+    converter.register_unstructure_hook(cls, unstructure_hook)
+
+
+EVENT_DATA: dict[str, type[Any]] = {
+    EventType.SESSION_STARTED.value: SessionStartedData,
+    EventType.SESSION_STATUS.value: SessionStatusData,
+    EventType.TRANSCRIPT_PARTIAL.value: TranscriptData,
+    EventType.TRANSCRIPT_FINAL.value: TranscriptData,
+    EventType.AGENT_RESPONSE.value: AgentResponseData,
+    EventType.TOOL_CALL.value: ToolCallData,
+    EventType.TOOL_RESULT.value: ToolResultData,
+    EventType.SESSION_ENDED.value: SessionEndedData,
+    EventType.ERROR.value: ErrorData,
+}
+
+for _cls in (Call, VoiceSession, RuntimeConfig, *dict.fromkeys(EVENT_DATA.values())):
+    _register_model(_cls)
+
+_EVENT_TYPES = {m.value: m for m in EventType}
+
+
+def _structure_event(obj: object, _: object) -> SessionEvent:
+    """Hand-written because ``data``'s type depends on ``type`` (and it is hot)."""
+    if not isinstance(obj, Mapping):
+        raise TypeError("expected a JSON object for SessionEvent")
+    type_ = _strict_str(obj["type"], None)
+    raw_data = obj.get("data")
+    raw_data = {} if raw_data is None else _json_object(raw_data, None)
+    data_cls = EVENT_DATA.get(type_)
+    data: EventData = raw_data if data_cls is None else converter.structure(raw_data, data_cls)
+    return SessionEvent(
+        type=_EVENT_TYPES.get(type_, type_),
+        session_id=_strict_str(obj["session_id"], None),
+        seq=_strict_int(obj["seq"], None),
+        ts=parse_datetime(obj["ts"]),
+        data=data,
+    )
+
+
+def _unstructure_event(event: SessionEvent) -> dict[str, Any]:
+    data = event.data
+    return {
+        "type": str(event.type),
+        "session_id": event.session_id,
+        "seq": event.seq,
+        "ts": format_datetime(event.ts),
+        "data": dict(data) if isinstance(data, Mapping) else converter.unstructure(data),
+    }
+
+
+converter.register_structure_hook(SessionEvent, _structure_event)
+converter.register_unstructure_hook(SessionEvent, _unstructure_event)
+
+
+def _excerpt(payload: object) -> str:
+    return repr(payload)[:200]
+
+
+def structure(payload: object, cls: type[T]) -> T:
+    """Decode ``payload`` into ``cls``, raising only the SDK's error type."""
+    try:
+        return converter.structure(payload, cls)
+    except Exception as exc:
+        raise APIResponseValidationError(
+            f"response did not match {cls.__name__}: {type(exc).__name__}: {exc}"[:300],
+            body_excerpt=_excerpt(payload),
+        ) from exc
+
+
+def unstructure(model: Any) -> Any:
+    """A model back to its wire JSON shape (``from``, ISO datetimes, extras)."""
+    return converter.unstructure(model)
+
+
+_LIST_KEYS = ("data", "sessions", "items")
+
+
+def _optional(payload: Mapping[str, Any], key: str, kind: type[Any], default: Any) -> Any:
+    value = payload.get(key)
+    if value is None:
+        return default
+    if kind is int:
+        return _strict_int(value, None)
+    return _strict_bool(value, None)
+
+
+def structure_page(payload: object, *, limit: int, offset: int) -> SessionPage:
+    """A page from the canonical envelope or any shape the contract tolerates.
+
+    Accepts a bare array, or an object with the list under ``data``,
+    ``sessions`` or ``items``; ``total``/``has_more`` may be missing, and
+    ``limit``/``offset`` default to what was requested.
+    """
+    try:
+        meta: Mapping[str, Any]
+        if isinstance(payload, list):
+            items, meta = payload, {}
+        elif isinstance(payload, Mapping):
+            key = next((k for k in _LIST_KEYS if isinstance(payload.get(k), list)), None)
+            if key is None:
+                raise TypeError("no list under 'data', 'sessions' or 'items'")
+            items, meta = payload[key], payload
+        else:
+            raise TypeError(f"expected an object or array, got {type(payload).__name__}")
+        sessions = tuple(converter.structure(item, VoiceSession) for item in items)
+        return SessionPage(
+            data=sessions,
+            limit=_optional(meta, "limit", int, limit),
+            offset=_optional(meta, "offset", int, offset),
+            total=_optional(meta, "total", int, None),
+            has_more=_optional(meta, "has_more", bool, None),
+        )
+    except APIResponseValidationError:
+        raise
+    except Exception as exc:
+        raise APIResponseValidationError(
+            f"response is not a page of sessions: {type(exc).__name__}: {exc}"[:300],
+            body_excerpt=_excerpt(payload),
+        ) from exc

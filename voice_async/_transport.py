@@ -1,0 +1,341 @@
+"""The one place that sends HTTP.
+
+It owns the aiohttp session and everything every request needs: URL joining,
+auth headers (Bearer for tenant routes, ``x-admin-key`` for admin routes and
+never the other way round), the User-Agent, timeouts and the overall
+deadline, retries with backoff, error mapping and the per-request log line.
+Resources describe *what* to send; this module decides *how*.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import platform
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Literal
+from urllib.parse import urlencode
+
+import aiohttp
+import attrs
+from multidict import CIMultiDictProxy
+from yarl import URL
+
+from ._config import ClientConfig, Timeout, to_timeout
+from ._errors import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    ClientClosedError,
+    status_error_class,
+)
+from ._retry import RetryPolicy, is_retryable_status, parse_retry_after, retry_delay
+from ._version import __version__
+
+logger = logging.getLogger("voice_async")
+
+Auth = Literal["tenant", "admin", "none"]
+Sleep = Callable[[float], Awaitable[None]]
+
+USER_AGENT = (
+    f"voice-async/{__version__} python/{platform.python_version()} aiohttp/{aiohttp.__version__}"
+)
+#: Methods whose retry cannot duplicate a side effect.  POST is retried only
+#: when it carries an ``Idempotency-Key`` (the server then deduplicates).
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+EXCERPT_CHARS = 200
+
+
+@attrs.frozen
+class Response:
+    """A completed 2xx response: status, headers, raw body and decoded JSON."""
+
+    status: int
+    headers: CIMultiDictProxy[str]
+    body: bytes
+    data: Any
+    request_id: str | None
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+
+def body_excerpt(body: bytes, secrets: tuple[str, ...] = ()) -> str:
+    """A short, single-line, secret-free view of a body for error messages."""
+    text = " ".join(body[: EXCERPT_CHARS * 4].decode("utf-8", errors="replace").split())
+    for secret in secrets:
+        text = text.replace(secret, "****")
+    return text[:EXCERPT_CHARS]
+
+
+def status_error(
+    status: int, headers: Mapping[str, str], body: bytes, secrets: tuple[str, ...] = ()
+) -> APIStatusError:
+    """Map a non-2xx response to its typed error, whatever the body looks like."""
+    error_type = param = message = None
+    try:
+        payload = json.loads(body) if body else None
+    except ValueError:
+        payload = None
+    if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
+        err = payload["error"]
+        error_type = err.get("type") if isinstance(err.get("type"), str) else None
+        param = err.get("param") if isinstance(err.get("param"), str) else None
+        message = err.get("message") if isinstance(err.get("message"), str) else None
+    excerpt = body_excerpt(body, secrets)
+    request_id = headers.get("x-request-id")
+    summary = message or excerpt or "(empty body)"
+    for secret in secrets:
+        summary = summary.replace(secret, "****")
+    text = f"HTTP {status}" + (f" {error_type}" if error_type else "") + f": {summary[:300]}"
+    if request_id:
+        text += f" (request_id={request_id})"
+    return status_error_class(status)(
+        text,
+        status=status,
+        request_id=request_id,
+        error_type=error_type,
+        param=param,
+        body_excerpt=excerpt,
+        headers=dict(headers),
+        retry_after=parse_retry_after(headers),
+    )
+
+
+class Transport:
+    """Sends requests for one client over one lazily created aiohttp session."""
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        retry_policy: RetryPolicy | None = None,
+        sleep: Sleep | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.config = config
+        self._session = session
+        self._owns_session = session is None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
+        self.retry_policy = retry_policy or RetryPolicy(max_retries=config.max_retries)
+        # Injectable so tests can assert exact delays without waiting for them.
+        self._sleep: Sleep = sleep or asyncio.sleep
+        self._rng = rng or random.Random()
+        self._secrets = tuple(s.reveal() for s in (config.api_key, config.admin_key) if s)
+        self._base_headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+
+    # -- session lifecycle -------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def session(self) -> aiohttp.ClientSession:
+        """The session, created on first use inside the running loop.
+
+        Creating it lazily (not in ``__init__``) lets a client be built at
+        import time or in sync code, and binds it to the loop that uses it.
+        """
+        if self._closed:
+            raise ClientClosedError("this AsyncVoiceClient is closed; create a new one")
+        loop = asyncio.get_running_loop()
+        if self._session is None:
+            connector = aiohttp.TCPConnector(limit=self.config.max_connections)
+            self._session = aiohttp.ClientSession(connector=connector)
+            self._loop = loop
+        elif self._loop is not None and self._loop is not loop:
+            raise ClientClosedError(
+                "this AsyncVoiceClient was first used in another event loop; "
+                "create one client per loop"
+            )
+        return self._session
+
+    async def aclose(self) -> None:
+        """Close the session if we created it.  Idempotent; never from ``__del__``."""
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None and self._owns_session and not session.closed:
+            await session.close()
+
+    # -- building requests -------------------------------------------------
+
+    def url(self, path: str) -> URL:
+        return self.config.base_url.with_path(self.config.base_url.path.rstrip("/") + path)
+
+    def ws_url(self, path: str) -> URL:
+        """``wss://`` for an ``https://`` base URL, ``ws://`` for ``http://``."""
+        url = self.url(path)
+        return url.with_scheme("wss" if url.scheme == "https" else "ws")
+
+    def headers(self, auth: Auth) -> dict[str, str]:
+        """Base headers plus exactly one kind of credential (or none)."""
+        headers = dict(self._base_headers)
+        if auth == "tenant":
+            headers["Authorization"] = f"Bearer {self.config.require_api_key().reveal()}"
+        elif auth == "admin":
+            headers["x-admin-key"] = self.config.require_admin_key().reveal()
+        return headers
+
+    # -- sending -----------------------------------------------------------
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        auth: Auth,
+        params: Mapping[str, str | int] | None = None,
+        json_body: Any = None,
+        form: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | Timeout | None = None,
+        expect_json: bool = True,
+    ) -> Response:
+        """Send one logical request, retrying it as the policy allows.
+
+        Raises only :class:`VoiceError` subclasses.  Credentials are checked
+        first, so a missing key fails before anything is sent.
+        """
+        all_headers = self.headers(auth)
+        if headers:
+            all_headers.update(headers)
+        # Bodies are encoded to bytes once, so every retry resends them as-is.
+        data: bytes | None = None
+        if json_body is not None:
+            data = json.dumps(json_body, separators=(",", ":")).encode()
+            all_headers["Content-Type"] = "application/json"
+        elif form is not None:
+            data = urlencode(form).encode()
+            all_headers["Content-Type"] = "application/x-www-form-urlencoded"
+        retry_safe = method in IDEMPOTENT_METHODS or "Idempotency-Key" in all_headers
+        attempt = _Attempt(
+            self,
+            method,
+            path,
+            params,
+            data,
+            all_headers,
+            to_timeout(timeout if timeout is not None else self.config.timeout),
+            expect_json,
+        )
+        return await self._with_retries(attempt, retry_safe)
+
+    async def _with_retries(self, attempt: _Attempt, retry_safe: bool) -> Response:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.config.deadline if self.config.deadline else None
+        retry_index = 0
+        while True:
+            remaining = None if deadline is None else deadline - loop.time()
+            try:
+                return await attempt.send(retry_index + 1, remaining)
+            except (APIConnectionError, APIResponseValidationError, APIStatusError) as exc:
+                error: Exception = exc
+                if isinstance(exc, APIStatusError):
+                    if not is_retryable_status(exc.status, exc.error_type):
+                        raise
+                    retry_after = exc.retry_after
+                else:
+                    retry_after = None
+            if not retry_safe:
+                raise error
+            delay = retry_delay(self.retry_policy, retry_index, retry_after, self._rng)
+            if delay is None or (deadline is not None and loop.time() + delay >= deadline):
+                raise error
+            logger.info(
+                "retrying %s %s in %.2fs after %s (retry %d of %d)",
+                attempt.method,
+                attempt.path,
+                delay,
+                type(error).__name__,
+                retry_index + 1,
+                self.retry_policy.max_retries,
+            )
+            await self._sleep(delay)
+            retry_index += 1
+
+
+@attrs.define
+class _Attempt:
+    """Everything needed to send the same request again, identically."""
+
+    transport: Transport
+    method: str
+    path: str
+    params: Mapping[str, str | int] | None
+    data: bytes | None
+    headers: dict[str, str]
+    timeout: Timeout
+    expect_json: bool
+
+    def _client_timeout(self, remaining: float | None) -> aiohttp.ClientTimeout:
+        total = self.timeout.total
+        if remaining is not None:
+            total = max(0.001, remaining if total is None else min(total, remaining))
+        return aiohttp.ClientTimeout(total=total, connect=self.timeout.connect)
+
+    async def send(self, number: int, remaining: float | None) -> Response:
+        transport = self.transport
+        session = transport.session()
+        started = time.perf_counter()
+        where = f"{self.method} {self.path}"
+        try:
+            async with session.request(
+                self.method,
+                transport.url(self.path),
+                params=self.params,
+                data=self.data,
+                headers=self.headers,
+                timeout=self._client_timeout(remaining),
+            ) as resp:
+                body = await resp.read()
+                status, headers = resp.status, resp.headers
+        except asyncio.TimeoutError:
+            _log(where, "timeout", started, number, None)
+            raise APITimeoutError(
+                f"{where} timed out", method=self.method, path=self.path
+            ) from None
+        except aiohttp.ClientError as exc:
+            _log(where, type(exc).__name__, started, number, None)
+            raise APIConnectionError(
+                f"{where} failed: {type(exc).__name__}: {exc}",
+                method=self.method,
+                path=self.path,
+            ) from None
+        request_id = headers.get("x-request-id")
+        _log(where, status, started, number, request_id)
+        if status >= 300:
+            raise status_error(status, headers, body, transport._secrets)
+        return Response(status, headers, body, self._decode(body, status, request_id), request_id)
+
+    def _decode(self, body: bytes, status: int, request_id: str | None) -> Any:
+        if not self.expect_json:
+            return None
+        try:
+            return json.loads(body)
+        except ValueError:
+            raise APIResponseValidationError(
+                f"HTTP {status} response to {self.method} {self.path} is not valid JSON"
+                + (f" (request_id={request_id})" if request_id else ""),
+                status=status,
+                request_id=request_id,
+                body_excerpt=body_excerpt(body, self.transport._secrets),
+            ) from None
+
+
+def _log(where: str, outcome: object, started: float, number: int, request_id: str | None) -> None:
+    if logger.isEnabledFor(logging.DEBUG):
+        logger.debug(
+            "%s -> %s in %.1fms (attempt %d, request_id=%s)",
+            where,
+            outcome,
+            (time.perf_counter() - started) * 1000,
+            number,
+            request_id,
+        )

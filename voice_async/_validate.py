@@ -1,0 +1,107 @@
+"""Input checks made before any request is sent.
+
+Each check raises :class:`InvalidRequestError` naming the argument as the
+caller spelled it, so a typo fails fast and locally instead of costing a round
+trip (or, for ``make_call``, a phone call).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+from ._errors import InvalidRequestError
+
+E164 = re.compile(r"\+[1-9][0-9]{7,14}")
+AGENT_KEY = re.compile(r"[A-Za-z0-9_.\-]{1,128}")
+#: Ids travel in URL paths: allow what the service issues and nothing that
+#: could change the path (``/``, ``..``, ``?``, whitespace).
+PATH_ID = re.compile(r"[A-Za-z0-9_\-][A-Za-z0-9_.\-]{0,254}")
+IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+MAX_METADATA_BYTES = 16 * 1024
+MAX_PAGE_LIMIT = 100
+
+
+def phone(field: str, value: object) -> str:
+    if not isinstance(value, str) or not E164.fullmatch(value):
+        raise InvalidRequestError(
+            field, f"must be an E.164 number like '+15555551234', got {value!r}"
+        )
+    return value
+
+
+def agent_key(value: object) -> str:
+    if not isinstance(value, str) or not AGENT_KEY.fullmatch(value):
+        raise InvalidRequestError(
+            "agent_key", "must be 1 to 128 characters of letters, digits, '_', '.', '-'"
+        )
+    return value
+
+
+def path_id(field: str, value: object) -> str:
+    if not isinstance(value, str) or not PATH_ID.fullmatch(value):
+        raise InvalidRequestError(field, f"is not a valid id: {value!r}")
+    return value
+
+
+def idempotency_key(value: object) -> str:
+    if not isinstance(value, str) or not IDEMPOTENCY_KEY.fullmatch(value):
+        raise InvalidRequestError(
+            "idempotency_key", "must be 1 to 255 printable ASCII characters without spaces"
+        )
+    return value
+
+
+def metadata(value: object) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+        raise InvalidRequestError("metadata", "must be a mapping with string keys")
+    try:
+        encoded = json.dumps(value, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidRequestError("metadata", f"must be JSON-serialisable ({exc})") from None
+    size = len(encoded.encode())
+    if size > MAX_METADATA_BYTES:
+        raise InvalidRequestError(
+            "metadata", f"is {size} bytes encoded; the limit is {MAX_METADATA_BYTES}"
+        )
+    return dict(value)
+
+
+def limit(value: object, field: str = "limit") -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PAGE_LIMIT:
+        raise InvalidRequestError(
+            field, f"must be an int from 1 to {MAX_PAGE_LIMIT}, got {value!r}"
+        )
+    return value
+
+
+def offset(value: object, field: str = "offset") -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidRequestError(field, f"must be an int >= 0, got {value!r}")
+    return value
+
+
+def timestamp(field: str, value: object) -> str:
+    """A filter bound as ISO 8601 (naive datetimes are taken as UTC)."""
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return aware.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    if isinstance(value, str):
+        try:
+            datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            pass
+        else:
+            return value
+    raise InvalidRequestError(field, f"must be a datetime or ISO 8601 string, got {value!r}")
+
+
+def short_text(field: str, value: object, *, max_len: int = 256) -> str:
+    if not isinstance(value, str) or not value or len(value) > max_len:
+        raise InvalidRequestError(field, f"must be a non-empty string of at most {max_len} chars")
+    return value

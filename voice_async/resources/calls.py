@@ -1,0 +1,80 @@
+"""Calls: place an outbound call; hand an inbound Twilio webhook to StateSet."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from .. import _validate as check
+from .._config import Timeout
+from .._convert import structure
+from .._errors import InvalidRequestError
+from .._models import Call
+from .._transport import Transport
+
+
+class CallsResource:
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+
+    async def create(
+        self,
+        *,
+        to: str,
+        from_: str,
+        agent_key: str,
+        metadata: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        timeout: float | Timeout | None = None,
+    ) -> Call:
+        """Place an outbound call (``POST /api/v1/make-call``).
+
+        Every call carries an ``Idempotency-Key`` -- a fresh uuid4 unless you
+        pass your own -- and every retry of it reuses that key, so a retry
+        after a lost response returns the original call instead of dialling
+        twice.  Pass your own key to make retries safe *across* processes
+        (e.g. derive it from your order id).
+        """
+        body: dict[str, Any] = {
+            "to": check.phone("to", to),
+            "from": check.phone("from_", from_),
+            "agent_key": check.agent_key(agent_key),
+        }
+        meta = check.metadata(metadata)
+        if meta is not None:
+            body["metadata"] = meta
+        key = (
+            str(uuid.uuid4()) if idempotency_key is None else check.idempotency_key(idempotency_key)
+        )
+        response = await self._transport.request(
+            "POST",
+            "/api/v1/make-call",
+            auth="tenant",
+            json_body=body,
+            headers={"Idempotency-Key": key},
+            timeout=timeout,
+        )
+        return structure(response.data, Call)
+
+    async def forward_incoming(
+        self, params: Mapping[str, str], *, timeout: float | Timeout | None = None
+    ) -> str:
+        """POST Twilio's webhook form to ``/api/v1/incoming-call``; return the TwiML.
+
+        Not retried: without an idempotency key the service could create a
+        second inbound session, and Twilio retries failed webhooks itself.
+        """
+        if not isinstance(params, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in params.items()
+        ):
+            raise InvalidRequestError("params", "must map strings to strings")
+        response = await self._transport.request(
+            "POST",
+            "/api/v1/incoming-call",
+            auth="none",
+            form=params,
+            timeout=timeout,
+            expect_json=False,
+        )
+        return response.text
