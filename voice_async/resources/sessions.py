@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -11,6 +12,10 @@ from .._config import Timeout
 from .._convert import structure, structure_page
 from .._models import Direction, SessionPage, SessionStatus, VoiceSession
 from .._transport import Transport
+
+if TYPE_CHECKING:
+    from .._events import EventStream
+    from .._pagination import SessionIterator
 
 SESSIONS_PATH = "/api/v1/voice-sessions"
 
@@ -92,3 +97,41 @@ class SessionsResource:
             "GET", SESSIONS_PATH, auth="tenant", params=params, timeout=timeout
         )
         return structure_page(response.data, limit=limit, offset=offset)
+
+    def iter(
+        self,
+        *,
+        page_size: int = 100,
+        limit: int | None = None,
+        start_offset: int = 0,
+        concurrency: int = 1,
+        status: SessionStatus | str | None = None,
+        direction: Direction | str | None = None,
+        agent_key: str | None = None,
+        created_after: datetime | str | None = None,
+        created_before: datetime | str | None = None,
+    ) -> SessionIterator:
+        """Every session matching the filters, newest first: ``async for s in ...``.
+
+        OWNED BY THE PAGINATION WORK: see ``voice_async/_pagination.py``.
+        """
+        from .._pagination import SessionIterator
+
+        filters = SessionFilters(status, direction, agent_key, created_after, created_before)
+        return SessionIterator(
+            self,
+            filters,
+            page_size=page_size,
+            limit=limit,
+            start_offset=start_offset,
+            concurrency=concurrency,
+        )
+
+    def events(self, session_id: str, *, after_seq: int = 0) -> EventStream:
+        """Live events of one session: ``async for event in client.sessions.events(id)``.
+
+        OWNED BY THE EVENTS WORK: see ``voice_async/_events.py``.
+        """
+        from .._events import EventStream
+
+        return EventStream(self._transport, session_id, after_seq=after_seq)
