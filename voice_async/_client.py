@@ -7,9 +7,11 @@ from types import TracebackType
 from typing import Any
 
 import aiohttp
+import attrs
 
 from ._config import DEFAULT_MAX_CONNECTIONS, ClientConfig, Timeout
 from ._models import Call
+from ._retry import RetryPolicy
 from ._transport import Transport
 from .resources import AdminResource, CallsResource, SessionsResource
 
@@ -33,7 +35,8 @@ class AsyncVoiceClient:
     ``deadline`` bounds one call with all its retries; ``max_retries``
     (default 2) applies to connection errors, 408, 429, 5xx and 409
     "in progress" -- and to POST only with an idempotency key.
-    ``max_connections`` caps the pool.  Pass ``http_session`` to reuse your
+    ``retry_policy`` tunes the backoff (its ``max_retries`` is used unless
+    ``max_retries`` is also given).  ``max_connections`` caps the pool.  Pass ``http_session`` to reuse your
     own ``aiohttp.ClientSession`` (the client will not close it).
     """
 
@@ -49,6 +52,7 @@ class AsyncVoiceClient:
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
         allow_insecure_http: bool = False,
         http_session: aiohttp.ClientSession | None = None,
+        retry_policy: RetryPolicy | None = None,
     ) -> None:
         self.config = ClientConfig.resolve(
             api_key=api_key,
@@ -60,7 +64,9 @@ class AsyncVoiceClient:
             max_connections=max_connections,
             allow_insecure_http=allow_insecure_http,
         )
-        self._transport = Transport(self.config, session=http_session)
+        if retry_policy is not None and max_retries is not None:
+            retry_policy = attrs.evolve(retry_policy, max_retries=self.config.max_retries)
+        self._transport = Transport(self.config, session=http_session, retry_policy=retry_policy)
         self.calls = CallsResource(self._transport)
         self.sessions = SessionsResource(self._transport)
         self.admin = AdminResource(self._transport)
