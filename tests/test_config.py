@@ -63,8 +63,13 @@ def test_bad_base_urls(url: str) -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"max_retries": -1}, {"timeout": 0}, {"timeout": "5"}, {"deadline": 0},
-     {"max_connections": 0}],
+    [
+        {"max_retries": -1},
+        {"timeout": 0},
+        {"timeout": "5"},
+        {"deadline": 0},
+        {"max_connections": 0},
+    ],
 )
 def test_bad_settings(kwargs: dict[str, object]) -> None:
     with pytest.raises(ConfigurationError):

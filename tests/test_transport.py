@@ -41,7 +41,11 @@ CALL_BODY = {
     "created_at": "2026-11-25T15:30:00Z",
     "metadata": {},
 }
-CALL_ARGS: dict[str, Any] = {"to": "+15555555678", "from_": "+15555551234", "agent_key": "support_primary"}
+CALL_ARGS: dict[str, Any] = {
+    "to": "+15555555678",
+    "from_": "+15555551234",
+    "agent_key": "support_primary",
+}
 
 
 def sent(m: aioresponses) -> list[Any]:
@@ -84,8 +88,13 @@ async def test_retry_exhaustion_raises_last_error(
     mocked_client: AsyncVoiceClient, fake_sleep: FakeSleep
 ) -> None:
     with aioresponses() as m:
-        m.post(MAKE_CALL, status=500, payload=error_body("server_error"), repeat=True,
-               headers={"x-request-id": "req_42"})
+        m.post(
+            MAKE_CALL,
+            status=500,
+            payload=error_body("server_error"),
+            repeat=True,
+            headers={"x-request-id": "req_42"},
+        )
         with pytest.raises(InternalServerError) as info:
             await mocked_client.make_call(**CALL_ARGS)
     assert len(sent(m)) == 3  # 1 + max_retries (2)
@@ -99,8 +108,9 @@ async def test_retry_after_seconds_is_honoured(
     mocked_client: AsyncVoiceClient, fake_sleep: FakeSleep
 ) -> None:
     with aioresponses() as m:
-        m.post(MAKE_CALL, status=429, payload=error_body("rate_limited"),
-               headers={"Retry-After": "7"})
+        m.post(
+            MAKE_CALL, status=429, payload=error_body("rate_limited"), headers={"Retry-After": "7"}
+        )
         m.post(MAKE_CALL, status=201, payload=CALL_BODY)
         await mocked_client.make_call(**CALL_ARGS)
     assert fake_sleep.delays == [7.0]
@@ -111,10 +121,16 @@ async def test_retry_after_http_date_is_honoured(
 ) -> None:
     when = datetime.now(timezone.utc) + timedelta(seconds=30)
     with aioresponses() as m:
-        m.get(re.compile(r".*/voice-sessions/vs_1$"), status=503,
-              headers={"Retry-After": format_datetime(when, usegmt=True)})
-        m.get(re.compile(r".*/voice-sessions/vs_1$"), status=200, payload={
-            **CALL_BODY, "id": "vs_1", "direction": "outbound"})
+        m.get(
+            re.compile(r".*/voice-sessions/vs_1$"),
+            status=503,
+            headers={"Retry-After": format_datetime(when, usegmt=True)},
+        )
+        m.get(
+            re.compile(r".*/voice-sessions/vs_1$"),
+            status=200,
+            payload={**CALL_BODY, "id": "vs_1", "direction": "outbound"},
+        )
         await mocked_client.sessions.get("vs_1")
     assert len(fake_sleep.delays) == 1 and 27 <= fake_sleep.delays[0] <= 30
 
@@ -123,8 +139,12 @@ async def test_retry_after_beyond_cap_raises_at_once(
     mocked_client: AsyncVoiceClient, fake_sleep: FakeSleep
 ) -> None:
     with aioresponses() as m:
-        m.post(MAKE_CALL, status=429, payload=error_body("rate_limited"),
-               headers={"Retry-After": "3600"})
+        m.post(
+            MAKE_CALL,
+            status=429,
+            payload=error_body("rate_limited"),
+            headers={"Retry-After": "3600"},
+        )
         with pytest.raises(RateLimitError) as info:
             await mocked_client.make_call(**CALL_ARGS)
     assert info.value.retry_after == 3600 and fake_sleep.delays == []
@@ -177,15 +197,23 @@ async def test_status_maps_to_error_class(
     mocked_client: AsyncVoiceClient, status: int, cls: type[APIStatusError]
 ) -> None:
     with aioresponses() as m:
-        m.get(re.compile(r".*/voice-sessions/vs_1$"), status=status, repeat=True,
-              payload=error_body("some_type", "went wrong", "limit"),
-              headers={"x-request-id": "req_7"})
+        m.get(
+            re.compile(r".*/voice-sessions/vs_1$"),
+            status=status,
+            repeat=True,
+            payload=error_body("some_type", "went wrong", "limit"),
+            headers={"x-request-id": "req_7"},
+        )
         with pytest.raises(cls) as info:
             await mocked_client.sessions.get("vs_1")
     err = info.value
     assert type(err) is cls
     assert (err.status, err.request_id, err.error_type, err.param) == (
-        status, "req_7", "some_type", "limit")
+        status,
+        "req_7",
+        "some_type",
+        "limit",
+    )
     assert "went wrong" in str(err) and "req_7" in str(err)
 
 
@@ -202,8 +230,14 @@ async def test_non_contract_error_bodies_still_typed(
     mocked_client: AsyncVoiceClient, body: str, content_type: str, excerpt: str
 ) -> None:
     with aioresponses() as m:
-        m.get(re.compile(r".*/voice-sessions/vs_1$"), status=502, body=body, repeat=True,
-              content_type=content_type, headers={"x-request-id": "req_9"})
+        m.get(
+            re.compile(r".*/voice-sessions/vs_1$"),
+            status=502,
+            body=body,
+            repeat=True,
+            content_type=content_type,
+            headers={"x-request-id": "req_9"},
+        )
         with pytest.raises(InternalServerError) as info:
             await mocked_client.sessions.get("vs_1")
     assert info.value.status == 502 and info.value.request_id == "req_9"
@@ -215,8 +249,13 @@ async def test_truncated_json_on_success_is_retried_then_typed(
     mocked_client: AsyncVoiceClient,
 ) -> None:
     with aioresponses() as m:
-        m.get(re.compile(r".*/voice-sessions/vs_1$"), status=200, body='{"id": "vs_', repeat=True,
-              content_type="application/json")
+        m.get(
+            re.compile(r".*/voice-sessions/vs_1$"),
+            status=200,
+            body='{"id": "vs_',
+            repeat=True,
+            content_type="application/json",
+        )
         with pytest.raises(APIResponseValidationError) as info:
             await mocked_client.sessions.get("vs_1")
     assert len(sent(m)) == 3
@@ -225,8 +264,11 @@ async def test_truncated_json_on_success_is_retried_then_typed(
 
 async def test_wrong_json_types_give_validation_error(mocked_client: AsyncVoiceClient) -> None:
     with aioresponses() as m:
-        m.get(re.compile(r".*/voice-sessions/vs_1$"), status=200,
-              payload={"id": 5, "status": "completed"})
+        m.get(
+            re.compile(r".*/voice-sessions/vs_1$"),
+            status=200,
+            payload={"id": 5, "status": "completed"},
+        )
         with pytest.raises(APIResponseValidationError):
             await mocked_client.sessions.get("vs_1")
 
@@ -237,7 +279,9 @@ async def test_connection_errors_are_retried_then_raised(
     import aiohttp
 
     with aioresponses() as m:
-        m.get(re.compile(r".*/voice-sessions/vs_1$"), exception=aiohttp.ClientOSError(), repeat=True)
+        m.get(
+            re.compile(r".*/voice-sessions/vs_1$"), exception=aiohttp.ClientOSError(), repeat=True
+        )
         with pytest.raises(APIConnectionError):
             await mocked_client.sessions.get("vs_1")
     assert len(sent(m)) == 3
@@ -247,8 +291,11 @@ async def test_admin_key_only_on_admin_routes(mocked_client: AsyncVoiceClient) -
     config = {"tenant_id": "tn_1", "version": 2, "model": "gpt-realtime"}
     with aioresponses() as m:
         m.get(re.compile(r".*/runtime-config$"), status=200, payload=config)
-        m.get(re.compile(r".*/voice-sessions/vs_1$"), status=200, payload={
-            **CALL_BODY, "id": "vs_1", "direction": "outbound"})
+        m.get(
+            re.compile(r".*/voice-sessions/vs_1$"),
+            status=200,
+            payload={**CALL_BODY, "id": "vs_1", "direction": "outbound"},
+        )
         await mocked_client.admin.get_runtime_config("tn_1")
         await mocked_client.sessions.get("vs_1")
     admin_headers, tenant_headers = (c.kwargs["headers"] for c in sent(m))
@@ -280,11 +327,16 @@ async def test_if_match_header_and_body(mocked_client: AsyncVoiceClient) -> None
 
 async def test_deadline_bounds_all_attempts() -> None:
     """Real (short) sleeps: the retry that would cross the deadline is not made."""
-    async with AsyncVoiceClient(api_key=API_KEY, base_url=BASE, deadline=0.5,
-                                max_retries=10) as client:
+    async with AsyncVoiceClient(
+        api_key=API_KEY, base_url=BASE, deadline=0.5, max_retries=10
+    ) as client:
         with aioresponses() as m:
-            m.get(re.compile(r".*/voice-sessions/vs_1$"), status=503, repeat=True,
-                  headers={"Retry-After": "0.2"})
+            m.get(
+                re.compile(r".*/voice-sessions/vs_1$"),
+                status=503,
+                repeat=True,
+                headers={"Retry-After": "0.2"},
+            )
             started = time.monotonic()
             with pytest.raises(InternalServerError):
                 await client.sessions.get("vs_1")
@@ -298,18 +350,28 @@ async def test_debug_log_line_per_request_is_redacted(
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="voice_async")
     with aioresponses() as m:
-        m.post(MAKE_CALL, status=500, payload=error_body("server_error", f"echo {API_KEY}"),
-               headers={"x-request-id": "req_1"})
+        m.post(
+            MAKE_CALL,
+            status=500,
+            payload=error_body("server_error", f"echo {API_KEY}"),
+            headers={"x-request-id": "req_1"},
+        )
         m.post(MAKE_CALL, status=201, payload=CALL_BODY, headers={"x-request-id": "req_2"})
         await mocked_client.make_call(**CALL_ARGS)
-        m.get(re.compile(r".*/runtime-config$"), status=401,
-              payload=error_body("authentication_error", f"bad key {ADMIN_KEY}"))
+        m.get(
+            re.compile(r".*/runtime-config$"),
+            status=401,
+            payload=error_body("authentication_error", f"bad key {ADMIN_KEY}"),
+        )
         with pytest.raises(AuthenticationError) as info:
             await mocked_client.admin.get_runtime_config("tn_1")
     lines = [r.getMessage() for r in caplog.records]
     request_lines = [line for line in lines if "attempt" in line and "->" in line]
-    assert any("POST /api/v1/make-call -> 500" in line and "req_1" in line for line in request_lines)
-    assert any("POST /api/v1/make-call -> 201" in line and "attempt 2" in line
-               for line in request_lines)
+    assert any(
+        "POST /api/v1/make-call -> 500" in line and "req_1" in line for line in request_lines
+    )
+    assert any(
+        "POST /api/v1/make-call -> 201" in line and "attempt 2" in line for line in request_lines
+    )
     everything = "\n".join(lines) + str(info.value) + repr(info.value) + info.value.body_excerpt
     assert API_KEY not in everything and ADMIN_KEY not in everything

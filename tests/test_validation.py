@@ -9,7 +9,11 @@ from aioresponses import aioresponses
 
 from voice_async import AsyncVoiceClient, InvalidRequestError
 
-GOOD: dict[str, Any] = {"to": "+15555555678", "from_": "+15555551234", "agent_key": "support_primary"}
+GOOD: dict[str, Any] = {
+    "to": "+15555555678",
+    "from_": "+15555551234",
+    "agent_key": "support_primary",
+}
 
 
 @pytest.mark.parametrize(
@@ -88,8 +92,13 @@ async def test_ids_are_path_safe(mocked_client: AsyncVoiceClient, session_id: An
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{}, {"temperature": "hot"}, {"max_call_seconds": 1.5}, {"model": ""}, {"if_match": "4",
-     "model": "m"}],
+    [
+        {},
+        {"temperature": "hot"},
+        {"max_call_seconds": 1.5},
+        {"model": ""},
+        {"if_match": "4", "model": "m"},
+    ],
 )
 async def test_runtime_config_update_rejects_bad_input(
     mocked_client: AsyncVoiceClient, kwargs: dict[str, Any]

@@ -36,8 +36,9 @@ class AsyncVoiceClient:
     (default 2) applies to connection errors, 408, 429, 5xx and 409
     "in progress" -- and to POST only with an idempotency key.
     ``retry_policy`` tunes the backoff (its ``max_retries`` is used unless
-    ``max_retries`` is also given).  ``max_connections`` caps the pool.  Pass ``http_session`` to reuse your
-    own ``aiohttp.ClientSession`` (the client will not close it).
+    ``max_retries`` is also given).  ``max_connections`` caps the pool.
+    Pass ``http_session`` to reuse your own ``aiohttp.ClientSession`` (the
+    client will not close it).
     """
 
     def __init__(

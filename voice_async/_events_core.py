@@ -1,0 +1,203 @@
+"""The live-events protocol, without I/O: what a frame, a seq or a close *means*.
+
+In the spirit of python-websockets (protocol apart from I/O), everything that
+decides lives here as pure code that tests can drive with plain values:
+
+* :func:`decode_event` - one text frame to a typed :class:`SessionEvent`;
+* :class:`SeqTracker` - exactly-once, in-order delivery: drop duplicates,
+  report gaps, remember the ``after_seq`` to resume from;
+* :func:`close_action` / :func:`handshake_action` - which closes and handshake
+  statuses end the stream, fail it, or call for a reconnect;
+* :class:`Reconnector` - how long to wait before the next reconnect, and when
+  to give up.  It reuses :class:`RetryPolicy` (full-jitter backoff, the
+  ``Retry-After`` ceiling) so HTTP and WebSocket retries behave alike.
+
+The I/O side (``_events.py``) only moves bytes and sleeps.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import random
+
+from ._convert import structure
+from ._errors import APIResponseValidationError
+from ._models import SessionEvent
+from ._retry import RetryPolicy, is_retryable_status, retry_delay
+
+__all__ = [
+    "ABNORMAL_CLOSURE",
+    "Action",
+    "Reconnector",
+    "SeqTracker",
+    "Verdict",
+    "close_action",
+    "decode_event",
+    "handshake_action",
+]
+
+NORMAL_CLOSURE = 1000
+ABNORMAL_CLOSURE = 1006  # no close frame at all: the TCP connection just ended
+TRY_AGAIN_LATER = 1013
+CLOSE_UNAUTHORIZED = 4001
+CLOSE_UNKNOWN_SESSION = 4004
+
+#: Closes that say "this server (instance) went away, the stream did not":
+#: going away, no status, abnormal, internal error, service restart, try again
+#: later, bad gateway.  Anything else not listed below is final: retrying a
+#: policy violation or a too-big message would fail the same way again.
+TRANSIENT_CLOSES = frozenset({1001, 1005, 1006, 1011, 1012, 1013, 1014})
+
+
+class Action(enum.Enum):
+    """What the stream does after a close or a refused handshake."""
+
+    END = "end"  # the stream is complete: stop iterating, no error
+    RECONNECT = "reconnect"  # transient: back off, resume from last_seq
+    UNAUTHORIZED = "unauthorized"  # final: StreamUnauthorizedError
+    NOT_FOUND = "not_found"  # final: SessionNotFoundError
+    FAIL = "fail"  # final: EventStreamError
+
+
+def close_action(code: int) -> Action:
+    """Map a close code to what the stream does.
+
+    ``1000`` ends the stream: the contract sends it only after
+    ``session.ended`` (and straight away for a replay that is already past
+    the end), so it never hides lost events.
+    """
+    if code == NORMAL_CLOSURE:
+        return Action.END
+    if code in TRANSIENT_CLOSES:
+        return Action.RECONNECT
+    if code == CLOSE_UNAUTHORIZED:
+        return Action.UNAUTHORIZED
+    if code == CLOSE_UNKNOWN_SESSION:
+        return Action.NOT_FOUND
+    return Action.FAIL
+
+
+def handshake_action(status: int) -> Action:
+    """Map an HTTP status that refused the upgrade to what the stream does."""
+    if status in (401, 403):
+        return Action.UNAUTHORIZED
+    if status == 404:
+        return Action.NOT_FOUND
+    if is_retryable_status(status, None):  # 408, 429, 5xx
+        return Action.RECONNECT
+    return Action.FAIL
+
+
+def decode_event(frame: str | bytes) -> SessionEvent:
+    """One server frame to a typed event; unknown ``type``s decode fine.
+
+    A frame that is not a JSON event at all is a broken server, reported as
+    :class:`APIResponseValidationError` (the SDK's "bad data from the API").
+    """
+    try:
+        payload = json.loads(frame)
+    except ValueError as exc:
+        text = frame if isinstance(frame, str) else frame.decode("utf-8", "replace")
+        raise APIResponseValidationError(
+            f"event frame is not valid JSON: {exc}", body_excerpt=text[:200]
+        ) from None
+    return structure(payload, SessionEvent)
+
+
+class Verdict(enum.Enum):
+    DELIVER = "deliver"
+    DUPLICATE = "duplicate"
+    GAP = "gap"
+
+
+_DELIVER, _DUPLICATE, _GAP = Verdict.DELIVER, Verdict.DUPLICATE, Verdict.GAP
+
+
+class SeqTracker:
+    """Exactly once and in order, given a server that replays from ``after_seq``.
+
+    ``last_seq`` is the seq of the last event handed to the caller: the value
+    to resume from (and to persist, to resume in another process).  An event
+    at or below it is a duplicate from a replay and is dropped; one beyond
+    ``last_seq + 1`` means the server no longer has the events in between (its
+    buffer was exceeded), which is reported rather than skipped.
+
+    ``allow_initial_gap`` accepts any first seq of a fresh stream: for
+    following a long-running session from what the server still buffers.
+    """
+
+    __slots__ = ("_free_start", "duplicates", "last_seq")
+
+    def __init__(self, after_seq: int = 0, *, allow_initial_gap: bool = False) -> None:
+        self.last_seq = after_seq
+        self.duplicates = 0
+        self._free_start = allow_initial_gap
+
+    @property
+    def expected_seq(self) -> int:
+        return self.last_seq + 1
+
+    def accept(self, seq: int) -> Verdict:
+        """Judge the next event's seq, and advance ``last_seq`` if delivered."""
+        last = self.last_seq
+        if seq == last + 1 or (self._free_start and seq > last):
+            self.last_seq = seq
+            self._free_start = False
+            return _DELIVER
+        if seq <= last:
+            self.duplicates += 1
+            return _DUPLICATE
+        return _GAP
+
+
+class Reconnector:
+    """Backoff between reconnects that resets only after a *healthy* connection.
+
+    python-websockets resets its backoff after every successful handshake, so
+    a server that accepts and drops at once is hammered in a tight loop.  Here
+    a connection counts as healthy only once it delivered a new event or
+    stayed open ``healthy_after`` seconds; until then failures accumulate, the
+    delay grows (full jitter, ``policy.initial_backoff * 2**n`` capped at
+    ``policy.max_backoff``) and after ``policy.max_retries`` consecutive
+    failures :meth:`next_delay` says give up (``None``).
+
+    After a healthy connection the first reconnect is immediate: a load
+    balancer draining or an idle cut is no reason to wait - unless the server
+    said "try again later" (1013) or sent ``Retry-After``.
+    """
+
+    def __init__(self, policy: RetryPolicy, healthy_after: float, rng: random.Random) -> None:
+        self.policy = policy
+        self.healthy_after = healthy_after
+        self.failures = 0
+        self._rng = rng
+        self._opened_at: float | None = None
+
+    def opened(self, now: float) -> None:
+        """A connection completed its handshake at ``now``."""
+        self._opened_at = now
+
+    def next_delay(
+        self,
+        now: float,
+        *,
+        progressed: bool = False,
+        code: int | None = None,
+        retry_after: float | None = None,
+    ) -> float | None:
+        """Seconds to wait before the next attempt, or ``None`` to give up.
+
+        ``progressed``: the connection that just ended delivered a new event.
+        """
+        opened, self._opened_at = self._opened_at, None
+        healthy = opened is not None and (progressed or now - opened >= self.healthy_after)
+        if healthy:
+            self.failures = 0
+        delay = retry_delay(self.policy, self.failures, retry_after, self._rng)
+        if delay is None:
+            return None
+        self.failures += 1
+        if healthy and retry_after is None and code != TRY_AGAIN_LATER:
+            return 0.0
+        return delay

@@ -1,0 +1,50 @@
+"""``stateset-voice``: the everyday jobs from a shell.
+
+One module per command group; each registers its sub-parser and an async
+function.  ``rich`` (progress bars, tables) is imported only by the commands
+that draw, so ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .._version import __version__
+from . import admin, calls, demo, emulator, sessions
+from ._common import EXIT_USAGE, add_global_options, run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="stateset-voice",
+        description=(
+            "StateSet Voice from the command line. Keys come from the environment: "
+            "STATESET_VOICE_API_KEY (tenant), STATESET_ADMIN_API_KEY (admin). "
+            "Start with: stateset-voice demo"
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"voice-async {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    add_global_options(common)
+    groups = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in (demo, emulator, calls, sessions, admin):
+        module.register(groups, common)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["emulator"]:
+        # The emulator owns its flags (one definition of them, in voice_async.testing).
+        return emulator.serve(argv[1:])
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "handler"):
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    return run(args.handler, args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""``stateset-voice sessions list|get|export|watch``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from .._models import SessionPage, VoiceSession
+from ._common import make_client, print_json, to_json
+
+COLUMNS = ("id", "status", "direction", "from_", "to", "agent_key", "created_at")
+
+
+def add_filters(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--status", help="queued, ringing, in_progress, completed, ...")
+    parser.add_argument("--direction", choices=("inbound", "outbound"))
+    parser.add_argument("--agent-key")
+    parser.add_argument("--created-after", help="ISO 8601")
+    parser.add_argument("--created-before", help="ISO 8601")
+
+
+def filters(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "status": args.status,
+        "direction": args.direction,
+        "agent_key": args.agent_key,
+        "created_after": args.created_after,
+        "created_before": args.created_before,
+    }
+
+
+def register(groups: Any, common: argparse.ArgumentParser) -> None:
+    sessions = groups.add_parser("sessions", help="list, get, export and watch voice sessions")
+    actions = sessions.add_subparsers(dest="sessions_command", metavar="ACTION", required=True)
+
+    list_ = actions.add_parser("list", parents=[common], help="one page of sessions, newest first")
+    list_.add_argument("--limit", type=int, default=25, help="1 to 100 (default 25)")
+    list_.add_argument("--offset", type=int, default=0)
+    add_filters(list_)
+    list_.set_defaults(handler=list_sessions)
+
+    get = actions.add_parser("get", parents=[common], help="one session by id")
+    get.add_argument("session_id")
+    get.set_defaults(handler=get_session)
+
+    from . import export, watch
+
+    export.register(actions, common)
+    watch.register(actions, common)
+
+
+def cell(session: VoiceSession, column: str) -> str:
+    value = getattr(session, column)
+    return "" if value is None else str(value)
+
+
+def print_table(sessions: tuple[VoiceSession, ...], caption: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(*(c.rstrip("_") for c in COLUMNS), caption=caption)
+    for session in sessions:
+        table.add_row(*(cell(session, c) for c in COLUMNS))
+    Console(soft_wrap=True).print(table)
+
+
+def page_caption(page: SessionPage) -> str:
+    end = page.offset + len(page.data)
+    total = f" of {page.total}" if page.total is not None else ""
+    more = f"; next: --offset {page.next_offset}" if page.next_offset is not None else ""
+    return f"sessions {page.offset + 1 if page.data else 0}-{end}{total}{more}"
+
+
+async def list_sessions(args: argparse.Namespace) -> int:
+    async with make_client(args) as client:
+        page = await client.sessions.list(limit=args.limit, offset=args.offset, **filters(args))
+    if args.json:
+        print_json(
+            {
+                "data": [to_json(s) for s in page.data],
+                "limit": page.limit,
+                "offset": page.offset,
+                "total": page.total,
+                "has_more": page.has_more,
+                "next_offset": page.next_offset,
+            }
+        )
+    else:
+        print_table(page.data, page_caption(page))
+    return 0
+
+
+async def get_session(args: argparse.Namespace) -> int:
+    async with make_client(args) as client:
+        session = await client.sessions.get(args.session_id)
+    if args.json:
+        print_json(to_json(session))
+    else:
+        for name, value in to_json(session).items():
+            print(f"{name:<17} {value}")
+    return 0
