@@ -97,7 +97,7 @@ def decode_event(frame: str | bytes) -> SessionEvent:
     """
     try:
         payload = json.loads(frame)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # deep nesting raises RecursionError
         text = frame if isinstance(frame, str) else frame.decode("utf-8", "replace")
         raise APIResponseValidationError(
             f"event frame is not valid JSON: {exc}", body_excerpt=text[:200]

@@ -80,7 +80,7 @@ def status_error(
     error_type = param = message = None
     try:
         payload = json.loads(body) if body else None
-    except ValueError:
+    except (ValueError, RecursionError):  # deeply nested JSON raises RecursionError
         payload = None
     if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
         err = payload["error"]
@@ -319,7 +319,7 @@ class _Attempt:
             return None
         try:
             return json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # deeply nested JSON raises RecursionError
             raise APIResponseValidationError(
                 f"HTTP {status} response to {self.method} {self.path} is not valid JSON"
                 + (f" (request_id={request_id})" if request_id else ""),

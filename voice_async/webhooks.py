@@ -44,11 +44,13 @@ from ._config import DEFAULT_BASE_URL, ENV_BASE_URL, check_base_url
 from ._errors import ConfigurationError, VoiceError
 
 __all__ = [
+    "DEFAULT_PATH",
     "ENV_AUTH_TOKEN",
     "INCOMING_CALL_PATH",
     "SIGNATURE_HEADER",
     "ReplayCache",
     "TwilioInboundHandler",
+    "public_request_url",
     "twilio_inbound_app",
     "twilio_inbound_handler",
     "validate_request",
@@ -62,6 +64,9 @@ INCOMING_CALL_PATH = "/api/v1/incoming-call"
 ENV_AUTH_TOKEN = "TWILIO_AUTH_TOKEN"
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 BODY_HASH_PARAM = "bodySHA256"
+DEFAULT_PATH = "/twilio/voice"
+#: Twilio gives up on a webhook after 15 s; answering 502 before that is clearer.
+DEFAULT_FORWARD_TIMEOUT = 10.0
 
 #: Form fields: a mapping whose values are strings, or lists of strings for
 #: repeated fields.  A ``MultiDict`` (what aiohttp's ``request.post()`` gives)
@@ -351,11 +356,16 @@ def _plain(status: int, text: str) -> web.Response:
 
 
 class TwilioInboundHandler:
-    """An aiohttp handler: verify Twilio's signature, then pass the call to StateSet.
+    """Verify Twilio's signature, then pass the call to StateSet.
 
-    Build it with :func:`twilio_inbound_handler`.  In ``proxy`` mode without a
-    ``client`` it opens its own :class:`AsyncVoiceClient` on first use; add
-    :meth:`close` to ``app.on_cleanup`` (or use :meth:`mount`) to close it.
+    Build it with :func:`twilio_inbound_handler`, then either
+    ``handler.mount(app, "/twilio/voice")`` or, by hand,
+    ``app.router.add_post(path, handler.handle)`` and
+    ``app.on_cleanup.append(handler.close)``.  ``handle`` (not the object) is
+    what aiohttp wants: it only accepts coroutine *functions* without a
+    deprecation warning.  The cleanup hook matters in ``proxy`` mode without a
+    ``client``: the handler then opens its own :class:`AsyncVoiceClient` on
+    first use and ``close`` closes it.
     """
 
     def __init__(
@@ -369,6 +379,7 @@ class TwilioInboundHandler:
         client: AsyncVoiceClient | None,
         replay_cache: ReplayCache | None,
         allow_insecure_http: bool,
+        forward_timeout: float,
     ) -> None:
         if mode not in ("redirect", "proxy"):
             raise ConfigurationError(f"mode must be 'redirect' or 'proxy', got {mode!r}")
@@ -384,13 +395,15 @@ class TwilioInboundHandler:
         self._client = client
         self._owns_client = client is None
         self._allow_insecure_http = allow_insecure_http
+        self.forward_timeout = forward_timeout
 
     @property
     def target(self) -> str:
         """The incoming-call URL requests are redirected or forwarded to."""
         return str(self._base.with_path(self._base.path.rstrip("/") + INCOMING_CALL_PATH))
 
-    async def __call__(self, request: web.Request) -> web.StreamResponse:
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """The aiohttp request handler."""
         signed = await _read(request, self._validators, self.public_url, self.trust_forwarded)
         if not signed.ok:
             logger.warning(
@@ -401,7 +414,9 @@ class TwilioInboundHandler:
             )
             return _plain(401, "Unauthorized")
         call_sid = signed.params.get("CallSid", "")
-        if self.replay_cache and not self.replay_cache.claim(call_sid, signed.signature):
+        if self.replay_cache is not None and not self.replay_cache.claim(
+            call_sid, signed.signature
+        ):
             logger.warning("rejected replayed Twilio webhook (CallSid=%s)", call_sid)
             return _plain(401, "Unauthorized")
         if self.mode == "redirect":
@@ -418,10 +433,12 @@ class TwilioInboundHandler:
         if request.content_type != FORM_CONTENT_TYPE:
             return _plain(415, "Unsupported Media Type")
         try:
-            twiml = await self._forwarder().calls.forward_incoming(signed.params)
+            twiml = await self._forwarder().calls.forward_incoming(
+                signed.params, timeout=self.forward_timeout
+            )
         except VoiceError as exc:
             logger.error("forwarding Twilio webhook to StateSet failed: %s", exc)
-            if self.replay_cache:
+            if self.replay_cache is not None:
                 self.replay_cache.release(call_sid, signed.signature)
             return _plain(502, "Bad Gateway")
         return web.Response(text=twiml, content_type="text/xml")
@@ -440,9 +457,9 @@ class TwilioInboundHandler:
             self._client = None
             await client.aclose()
 
-    def mount(self, app: web.Application, path: str = "/twilio/voice") -> web.Application:
+    def mount(self, app: web.Application, path: str = DEFAULT_PATH) -> web.Application:
         """Route ``POST path`` to this handler and close it on app cleanup."""
-        app.router.add_post(path, self)
+        app.router.add_post(path, self.handle)
         app.on_cleanup.append(self.close)
         return app
 
@@ -460,6 +477,7 @@ def twilio_inbound_handler(
     client: AsyncVoiceClient | None = None,
     replay_cache: ReplayCache | None = None,
     allow_insecure_http: bool = False,
+    forward_timeout: float = DEFAULT_FORWARD_TIMEOUT,
 ) -> TwilioInboundHandler:
     """An aiohttp handler for Twilio's voice webhook, in front of StateSet.
 
@@ -468,7 +486,7 @@ def twilio_inbound_handler(
       (query string kept); 307 makes Twilio re-POST the same form there;
     * ``mode="proxy"``: forwards the form itself through ``client`` (or its own
       client) and returns StateSet's TwiML -- for when Twilio must not see the
-      StateSet URL.  A forwarding failure is ``502``.
+      StateSet URL.  A forwarding failure or ``forward_timeout`` is ``502``.
 
     ``auth_token`` defaults to ``TWILIO_AUTH_TOKEN`` (a list accepts several, for
     rotation); ``forward_to`` to ``client.base_url``, ``STATESET_VOICE_BASE_URL``
@@ -484,13 +502,14 @@ def twilio_inbound_handler(
         client=client,
         replay_cache=replay_cache,
         allow_insecure_http=allow_insecure_http,
+        forward_timeout=forward_timeout,
     )
 
 
 def twilio_inbound_app(
     auth_token: str | Sequence[str] | None = None,
     *,
-    path: str = "/twilio/voice",
+    path: str = DEFAULT_PATH,
     forward_to: str | None = None,
     public_url: str | None = None,
     mode: Mode = "redirect",
@@ -498,6 +517,7 @@ def twilio_inbound_app(
     client: AsyncVoiceClient | None = None,
     replay_cache: ReplayCache | None = None,
     allow_insecure_http: bool = False,
+    forward_timeout: float = DEFAULT_FORWARD_TIMEOUT,
 ) -> web.Application:
     """A ready ``web.Application`` with the handler on ``POST path``.
 
@@ -513,5 +533,6 @@ def twilio_inbound_app(
         client=client,
         replay_cache=replay_cache,
         allow_insecure_http=allow_insecure_http,
+        forward_timeout=forward_timeout,
     )
     return handler.mount(web.Application(), path)

@@ -15,7 +15,7 @@ from .._transport import Transport
 
 if TYPE_CHECKING:
     from .._events import EventStream
-    from .._pagination import SessionIterator
+    from .._pagination import Checkpoint, SessionIterator
 
 SESSIONS_PATH = "/api/v1/voice-sessions"
 
@@ -105,15 +105,24 @@ class SessionsResource:
         limit: int | None = None,
         start_offset: int = 0,
         concurrency: int = 1,
+        prefetch: bool = True,
+        resume: Checkpoint | None = None,
         status: SessionStatus | str | None = None,
         direction: Direction | str | None = None,
         agent_key: str | None = None,
         created_after: datetime | str | None = None,
         created_before: datetime | str | None = None,
     ) -> SessionIterator:
-        """Every session matching the filters, newest first: ``async for s in ...``.
+        """Every session matching the filters, newest first, each id at most once.
 
-        OWNED BY THE PAGINATION WORK: see ``voice_async/_pagination.py``.
+        ``async for s in client.sessions.iter():`` (or ``async with`` it to stop
+        early cleanly; ``.pages()`` for page-wise work).  ``limit`` caps the
+        sessions yielded; ``prefetch`` requests the next page while you work on
+        this one; ``concurrency=N`` keeps N pages in flight when the server
+        reports ``total``.  Resume a crashed run with ``start_offset=it.offset``
+        or, exactly, ``resume=it.checkpoint()`` (same filters).  Validation
+        errors are raised here, before anything is sent.  Details and
+        guarantees: ``voice_async/_pagination.py``.
         """
         from .._pagination import SessionIterator
 
@@ -125,13 +134,51 @@ class SessionsResource:
             limit=limit,
             start_offset=start_offset,
             concurrency=concurrency,
+            prefetch=prefetch,
+            resume=resume,
         )
 
-    def events(self, session_id: str, *, after_seq: int = 0) -> EventStream:
+    def events(
+        self,
+        session_id: str,
+        *,
+        after_seq: int = 0,
+        allow_initial_gap: bool = False,
+        ping_interval: float | None = 20.0,
+        ping_timeout: float | None = 20.0,
+        open_timeout: float | None = 10.0,
+        close_timeout: float | None = 5.0,
+        max_reconnects: int = 10,
+        initial_backoff: float = 0.5,
+        max_backoff: float = 10.0,
+        healthy_after: float = 10.0,
+        max_queue: int = 16,
+        max_size: int = 2**20,
+        compression: bool = False,
+    ) -> EventStream:
         """Live events of one session: ``async for event in client.sessions.events(id)``.
 
-        OWNED BY THE EVENTS WORK: see ``voice_async/_events.py``.
+        Also ``async with client.sessions.events(id) as stream: async for ...``.
+        Each event is delivered once and in order through reconnects; resume
+        later with ``after_seq=stream.last_seq``.  The options are described
+        on :class:`~voice_async._events.EventStream` (same defaults).
         """
         from .._events import EventStream
 
-        return EventStream(self._transport, session_id, after_seq=after_seq)
+        return EventStream(
+            self._transport,
+            session_id,
+            after_seq=after_seq,
+            allow_initial_gap=allow_initial_gap,
+            ping_interval=ping_interval,
+            ping_timeout=ping_timeout,
+            open_timeout=open_timeout,
+            close_timeout=close_timeout,
+            max_reconnects=max_reconnects,
+            initial_backoff=initial_backoff,
+            max_backoff=max_backoff,
+            healthy_after=healthy_after,
+            max_queue=max_queue,
+            max_size=max_size,
+            compression=compression,
+        )

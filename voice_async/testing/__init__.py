@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._emulator import Emulator
-    from ._faults import DEFAULT_RATE_KINDS, ROUTES, WS_DROP_MODES, FaultDecision, FaultKind, FaultPlan
+    from ._faults import (
+        DEFAULT_RATE_KINDS,
+        ROUTES,
+        WS_DROP_MODES,
+        FaultDecision,
+        FaultKind,
+        FaultPlan,
+    )
     from ._state import LIST_SHAPES, EmulatorStats
 
 __all__ = [

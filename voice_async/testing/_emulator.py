@@ -11,7 +11,6 @@ import random
 import secrets
 import time
 from types import TracebackType
-from typing import cast
 
 from aiohttp import web
 
@@ -28,7 +27,7 @@ _SHUTDOWN_TIMEOUT = 2.0
 def _check_shape(shape: str) -> ListShape:
     if shape not in LIST_SHAPES:
         raise ValueError(f"list_shape must be one of {LIST_SHAPES}, not {shape!r}")
-    return cast(ListShape, shape)
+    return shape
 
 
 class Emulator:

@@ -265,7 +265,7 @@ class FaultPlan:
                 del self._script[index]
                 return FaultDecision(entry.kind, entry.when, latency)
         rule = self._rates.get(route) or self._rates.get(None)
-        if rule is not None and (route != "events" or route in self._rates):
-            if rule.rng.random() < rule.rate:
-                return FaultDecision(rule.rng.choice(rule.kinds), rule.when, latency)
+        applies = rule is not None and (route != "events" or route in self._rates)
+        if rule is not None and applies and rule.rng.random() < rule.rate:
+            return FaultDecision(rule.rng.choice(rule.kinds), rule.when, latency)
         return FaultDecision(latency=latency)

@@ -6,6 +6,7 @@ See :mod:`._faults` for what each kind means and where it applies.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -28,10 +29,8 @@ async def pause(state: EmulatorState, seconds: float) -> None:
     """Sleep ``seconds``, ending early when the emulator closes."""
     if seconds <= 0:
         return
-    try:
+    with contextlib.suppress(asyncio.TimeoutError):
         await asyncio.wait_for(state.closing.wait(), seconds)
-    except asyncio.TimeoutError:
-        pass
 
 
 def drop_connection(request: web.Request) -> web.Response:

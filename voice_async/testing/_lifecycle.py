@@ -90,8 +90,8 @@ async def _run(state: EmulatorState, record: SessionRecord, log: EventLog,
     session = record.session
     started = {k: session[k] for k in ("direction", "to", "from", "agent_key")}
     outcome = outcome_from_metadata(session["metadata"])
-    for type_, data in call_steps(rng, started, outcome, session["metadata"]):
-        await asyncio.sleep(state.event_interval)
+    for index, (type_, data) in enumerate(call_steps(rng, started, outcome, session["metadata"])):
+        await asyncio.sleep(state.event_interval if index else 0)
         if type_ == "session.status":
             _apply_status(record, data["status"], time.time())
         log.append(record.id, type_, data)

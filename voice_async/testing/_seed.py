@@ -39,6 +39,7 @@ _STATUS_TABLE: tuple[str, ...] = tuple(
 _OUTBOUND_AGENTS = ("support_primary", "sales_outbound", "billing_followup", "appointments")
 INBOUND_AGENT = "inbound_default"
 _SPACING = 60  # seconds between consecutive seeded sessions (jitter stays below it)
+_LONGEST_CALL = 920  # seconds from creation to end, at most: seeded calls end before anchor
 _CACHE_SIZE = 32
 
 
@@ -122,14 +123,14 @@ def _first_true(lo: int, hi: int, predicate: Callable[[int], bool]) -> int:
 
 
 class SeededSessions:
-    """``count`` past sessions, newest (index 0) created just before ``anchor``."""
+    """``count`` past sessions, all ended before ``anchor`` (index 0 is the newest)."""
 
     def __init__(self, count: int, seed: int, anchor: int, tenant_id: str) -> None:
         if count < 0:
             raise ValueError("sessions must be >= 0")
         self._count = count
         self._key = mix64(seed ^ 0x5EED_5EED)
-        self._anchor = anchor
+        self._newest = anchor - _LONGEST_CALL
         self._tenant_id = tenant_id
         self._matches: OrderedDict[tuple[str | None, ...], array[int]] = OrderedDict()
 
@@ -140,7 +141,7 @@ class SeededSessions:
         return mix64(self._key ^ index)
 
     def created_ts(self, index: int) -> int:
-        return self._anchor - _SPACING * (index + 1) - (self.hash(index) >> 40) % 45
+        return self._newest - _SPACING * (index + 1) - (self.hash(index) >> 40) % 45
 
     def session_id(self, index: int) -> str:
         h = self.hash(index)
@@ -159,7 +160,7 @@ class SeededSessions:
         millis = ulid_timestamp_ms(session_id[3:]) if session_id.startswith("vs_") else None
         if millis is None:
             return None
-        index = (self._anchor - millis // 1000) // _SPACING - 1
+        index = (self._newest - millis // 1000) // _SPACING - 1
         if 0 <= index < self._count and self.session_id(index) == session_id:
             return index
         return None

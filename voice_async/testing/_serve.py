@@ -25,8 +25,9 @@ def build_parser(prog: str = "stateset-voice emulator") -> argparse.ArgumentPars
     parser = argparse.ArgumentParser(
         prog=prog, description="Run a local StateSet Voice API emulator until Ctrl-C."
     )
-    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default %(default)s)")
-    parser.add_argument("--port", type=int, default=8787, help="0 picks a free port (default %(default)s)")
+    parser.add_argument("--host", default="127.0.0.1", help="interface (default %(default)s)")
+    parser.add_argument("--port", type=int, default=8787,
+                        help="0 picks a free port (default %(default)s)")
     parser.add_argument("--sessions", type=int, default=0, help="seeded past sessions")
     parser.add_argument("--seed", type=int, default=0, help="seed for all generated data")
     parser.add_argument("--event-interval", type=float, default=0.0,

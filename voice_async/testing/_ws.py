@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import struct
+from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
@@ -146,8 +147,9 @@ async def _wait_for_more(
 ) -> None:
     more = asyncio.ensure_future(source.wait_for_more(seq))
     closing = asyncio.ensure_future(state.closing.wait())
+    waiters: set[asyncio.Future[Any]] = {more, closing, reader}
     try:
-        await asyncio.wait({more, closing, reader}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
     finally:
         for task in (more, closing):
             task.cancel()

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import pytest
 
+_F = TypeVar("_F", bound=Callable[..., Any])
 _fixture: Callable[..., Any]
 try:
     import pytest_asyncio
@@ -30,6 +31,10 @@ except ImportError:  # pragma: no cover - depends on the environment
     _fixture = pytest.fixture
 else:
     _fixture = pytest_asyncio.fixture
+
+
+def _async_fixture(func: _F) -> _F:
+    return cast(_F, _fixture(func))
 
 MARKER = "voice_emulator"
 
@@ -48,7 +53,7 @@ def _emulator_kwargs(request: pytest.FixtureRequest) -> dict[str, Any]:
     return kwargs
 
 
-@_fixture
+@_async_fixture
 async def voice_emulator(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
     """A running emulator on a free loopback port."""
     from voice_async.testing import Emulator
@@ -57,13 +62,13 @@ async def voice_emulator(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
         yield emu
 
 
-@_fixture
+@_async_fixture
 async def emulator(voice_emulator: Any) -> Any:
     """Alias of ``voice_emulator``."""
     return voice_emulator
 
 
-@_fixture
+@_async_fixture
 async def voice_client(voice_emulator: Any) -> AsyncIterator[Any]:
     """An ``AsyncVoiceClient`` talking to ``voice_emulator``."""
     client_class = importlib.import_module("voice_async").AsyncVoiceClient
@@ -75,7 +80,7 @@ async def voice_client(voice_emulator: Any) -> AsyncIterator[Any]:
         yield client
 
 
-@_fixture
+@_async_fixture
 async def client(voice_client: Any) -> Any:
     """Alias of ``voice_client``."""
     return voice_client

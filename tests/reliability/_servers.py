@@ -1,0 +1,152 @@
+"""Loopback servers that answer exactly what a test scripts.
+
+The emulator speaks the contract (plus a fixed menu of faults); these speak
+anything at all -- wrong JSON types, redirects, garbage bytes -- so the suites
+can feed the SDK what a broken proxy or a newer server might.  Both record
+what they received, which is how the secret tests see the wire.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Mapping
+from types import TracebackType
+
+import attrs
+from aiohttp import web
+
+
+@attrs.define
+class Reply:
+    """One scripted HTTP answer (used for every request until changed)."""
+
+    status: int = 200
+    body: bytes = b"{}"
+    content_type: str = "application/json"
+    headers: Mapping[str, str] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class Seen:
+    """A request as the server received it; header names are lower-cased."""
+
+    method: str
+    path: str
+    headers: Mapping[str, str]
+
+
+class ScriptedServer:
+    """HTTP + WebSocket on ``127.0.0.1``: ``reply`` for HTTP, ``frames`` on ``.../events``.
+
+    The events WebSocket sends ``frames`` (text or binary) and then closes
+    with ``close_code``.
+    """
+
+    def __init__(self) -> None:
+        self.reply = Reply()
+        self.frames: list[str | bytes] = []
+        self.close_code = 1000
+        self.seen: list[Seen] = []
+        self._runner: web.AppRunner | None = None
+        self.base_url = ""
+
+    async def __aenter__(self) -> ScriptedServer:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.base_url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        self.seen.append(Seen(request.method, request.path, headers))
+        await request.read()
+        if request.path.endswith("/events") and headers.get("upgrade", "").lower() == "websocket":
+            return await self._events(request)
+        reply = self.reply
+        return web.Response(
+            status=reply.status,
+            body=reply.body,
+            headers={"Content-Type": reply.content_type, **reply.headers},
+        )
+
+    async def _events(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        for frame in self.frames:
+            if isinstance(frame, bytes):
+                await ws.send_bytes(frame)
+            else:
+                await ws.send_str(frame)
+        await ws.close(code=self.close_code)
+        return ws
+
+
+class RawServer:
+    """A TCP server that reads one HTTP request and answers ``payload``, byte for byte.
+
+    For responses no HTTP framework would produce: bad status lines, lying
+    ``Content-Length``, broken chunking, bodies cut off mid-stream.
+    """
+
+    def __init__(self) -> None:
+        self.payload = b""
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self.base_url = ""
+
+    async def __aenter__(self) -> RawServer:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        port = self._server.sockets[0].getsockname()[1]
+        self.base_url = f"http://127.0.0.1:{port}"
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._server is not None:
+            self._server.close()
+            for writer in list(self._writers):
+                writer.close()
+            await self._server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.add(writer)
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = _content_length(head)
+            if length:
+                await reader.readexactly(length)
+            writer.write(self.payload)
+            await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            pass
+        finally:
+            self._writers.discard(writer)
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+
+
+def _content_length(head: bytes) -> int:
+    for line in head.split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return int(value.strip() or b"0")
+    return 0

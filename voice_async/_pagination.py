@@ -1,0 +1,544 @@
+"""``client.sessions.iter()``: every session once, in order, fast and memory-flat.
+
+Offset paging is simple on the wire and treacherous in a client.  What this
+module guarantees, and how:
+
+Exactness (each session ``id`` at most once, no pre-existing session missed)
+    The list is ordered ``created_at`` desc, then ``id`` desc.  New sessions
+    arrive at the head, so between two requests items only ever move *later*:
+    re-requesting "the next offset" can return items again, never skip one.
+    (Deletions are not part of the contract; paging cannot see what moved
+    earlier.)  Two mechanisms follow from that:
+
+    * **Snapshot pin.**  After the first page at offset 0 (or a one-item probe
+      at offset 0 when starting elsewhere) the iterator adds
+      ``created_before = newest created_at + 1 s`` to every further request.
+      The contract leaves open whether the bound is inclusive and at what
+      precision it is compared (the emulator: exclusive, whole seconds), so
+      the pin is one second *generous*: under any of those readings it excludes
+      no session that existed when iteration started, and it keeps almost all
+      new ones out, so offsets stay put and a busy tenant cannot starve the
+      iteration.  If the caller's own ``created_before`` is tighter, it is kept
+      as given.  A pinned page reporting a smaller ``total`` than the unpinned
+      first page proves the server reads the bound differently; the iterator
+      then drops the pin (logged) and relies on the cursor alone.
+    * **Cursor de-duplication.**  Sessions created in the pin's last second can
+      still shift pages.  Because the order is by ``created_at``, anything
+      newer than the last yielded session has been yielded already (or is new)
+      and is skipped; only the ids sharing the last yielded ``created_at`` are
+      remembered.  Memory is O(sessions per timestamp), not O(all sessions).
+      A page that is not ordered newest first raises
+      :class:`APIResponseValidationError` rather than risking a silent skip.
+
+Next offset = offset + items actually *received* (duplicates included): the
+offset is a position in the server's list, not a count of yielded items.
+
+Speed
+    With ``prefetch`` (default) the next page is requested as soon as the
+    current one arrives, so the network overlaps the caller's work.  With
+    ``concurrency=N`` and a ``total`` known from the first page, up to ``N``
+    offset windows are in flight at once and still yielded in order.  A window
+    requested before its predecessor's answer arrived is accepted only if it
+    reports the same ``total`` as that predecessor (insertions only grow the
+    list, so equal totals mean nothing moved in between) and starts where the
+    predecessor ended.  Otherwise the in-flight windows are cancelled and
+    paging resumes from the exact next offset: a head shift costs a round
+    trip, never a session.  Without ``total`` (bare arrays, minimal
+    envelopes) paging is sequential with prefetch.
+
+Memory
+    At most ``max(concurrency, prefetch)`` pages in flight plus the page being
+    consumed.
+
+Cancellation
+    ``aclose()`` / ``async with`` cancel and await every request in flight.
+    Cancelling the task that is awaiting the next item closes the iterator the
+    same way.  A bare ``async for ... break`` cannot be observed by a class
+    iterator, so the requests in flight are cancelled when the iterator is
+    garbage collected (``task.cancel()`` only; nothing is scheduled on a
+    closed loop) -- prefer ``async with`` for deterministic cleanup.
+
+Failures
+    Each page goes through the client's retry policy.  A page that still
+    fails raises from the iterator at the point where its items would have
+    been yielded; nothing is skipped, and :attr:`SessionIterator.offset` /
+    :meth:`SessionIterator.checkpoint` say exactly where to resume.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections import deque
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal
+
+import attrs
+
+from . import _validate as check
+from ._convert import format_datetime, parse_datetime
+from ._errors import APIResponseValidationError, InvalidRequestError
+from ._models import SessionPage, VoiceSession
+
+if TYPE_CHECKING:
+    from .resources.sessions import SessionFilters, SessionsResource
+
+__all__ = ["Checkpoint", "SessionIterator", "SessionPageIterator"]
+
+logger = logging.getLogger("voice_async")
+
+#: How far past the newest session the snapshot pin lies (see module docstring).
+PIN_MARGIN = timedelta(seconds=1)
+MAX_CONCURRENCY = 64
+
+
+@attrs.frozen
+class Checkpoint:
+    """Where an iteration stands, to resume it after a crash.
+
+    Take it *after* durably processing the sessions yielded so far;
+    ``client.sessions.iter(resume=checkpoint, <same filters>)`` then yields
+    exactly the rest.  ``to_dict``/``from_dict`` give a JSON-safe form.
+    """
+
+    offset: int
+    created_before: str | None = None
+    cursor_created_at: datetime | None = None
+    cursor_ids: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        at = self.cursor_created_at
+        return {
+            "offset": self.offset,
+            "created_before": self.created_before,
+            "cursor_created_at": None if at is None else format_datetime(at),
+            "cursor_ids": list(self.cursor_ids),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Checkpoint:
+        """Rebuild from :meth:`to_dict` output, validating every field."""
+        if not isinstance(data, Mapping):
+            raise InvalidRequestError("resume", "must be a mapping from Checkpoint.to_dict()")
+        before = data.get("created_before")
+        at = data.get("cursor_created_at")
+        ids = data.get("cursor_ids") or []
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            raise InvalidRequestError("cursor_ids", "must be a list of session ids")
+        try:
+            cursor_at = None if at is None else parse_datetime(at)
+        except (TypeError, ValueError):
+            raise InvalidRequestError("cursor_created_at", f"is not a timestamp: {at!r}") from None
+        return cls(
+            offset=check.offset(data.get("offset"), "offset"),
+            created_before=None if before is None else check.timestamp("created_before", before),
+            cursor_created_at=cursor_at,
+            cursor_ids=tuple(ids),
+        )
+
+
+class _Cursor:
+    """The sessions already yielded, in O(sessions sharing one ``created_at``)."""
+
+    __slots__ = ("at", "ids")
+
+    def __init__(self, at: datetime | None = None, ids: Iterable[str] = ()) -> None:
+        self.at = at
+        self.ids = set(ids)
+
+    def is_new(self, session: VoiceSession) -> bool:
+        if self.at is None or session.created_at < self.at:
+            return True
+        return session.created_at == self.at and session.id not in self.ids
+
+    def remember(self, session: VoiceSession) -> None:
+        if self.at is None or session.created_at < self.at:
+            self.at = session.created_at
+            self.ids = {session.id}
+        else:
+            self.ids.add(session.id)
+
+
+@attrs.define
+class _Window:
+    """One page request in flight.
+
+    ``causal``: sent after its predecessor's answer arrived, so a head shift
+    between the two can only duplicate items, never skip them.
+    """
+
+    offset: int
+    limit: int
+    causal: bool
+    task: asyncio.Task[SessionPage]
+
+
+def _positive(name: str, value: object, upper: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= upper:
+        raise InvalidRequestError(name, f"must be an int from 1 to {upper}, got {value!r}")
+    return value
+
+
+def _check_order(page: SessionPage) -> None:
+    """Refuse a page that is not newest first: the cursor would skip wrongly."""
+    for newer, older in itertools.pairwise(page.data):
+        if older.created_at > newer.created_at:
+            raise APIResponseValidationError(
+                "sessions page is not ordered by created_at descending "
+                f"(offset {page.offset}); cannot page exactly"
+            )
+
+
+def _retrieve(task: asyncio.Task[Any]) -> None:
+    """Mark a finished task's exception as seen, so asyncio does not log it."""
+    if task.done() and not task.cancelled():
+        task.exception()
+
+
+class SessionIterator:
+    """``async for session in client.sessions.iter(...)`` -- see the module docstring.
+
+    Progress for a CLI: :attr:`total` (known after the first page when the
+    server sends it), :attr:`offset` (the position to resume from),
+    :attr:`yielded`, and :meth:`checkpoint`.  Page-wise: ``async for page in
+    iterator.pages()``.  Use ``async with`` (or ``aclose()``) to stop early.
+    """
+
+    def __init__(
+        self,
+        resource: SessionsResource,
+        filters: SessionFilters,
+        *,
+        page_size: int = 100,
+        limit: int | None = None,
+        start_offset: int = 0,
+        concurrency: int = 1,
+        prefetch: bool = True,
+        resume: Checkpoint | None = None,
+    ) -> None:
+        self._windows: deque[_Window] = deque()  # first: __del__ relies on it
+        self._page_size = check.limit(page_size, "page_size")
+        self._left = None if limit is None else check.offset(limit, "limit")
+        self._concurrency = _positive("concurrency", concurrency, MAX_CONCURRENCY)
+        self._prefetch = bool(prefetch)
+        filters.params()  # validate now, not at the first request
+        self._resource = resource
+        self._user_filters = filters
+        self._filters = filters
+        check.offset(start_offset, "start_offset")
+        if resume is not None and start_offset:
+            raise InvalidRequestError("start_offset", "give either start_offset or resume")
+        self._pin_pending = True
+        self._cursor = _Cursor()
+        if resume is not None:
+            start_offset = resume.offset
+            self._cursor = _Cursor(resume.cursor_created_at, resume.cursor_ids)
+            if resume.created_before is not None:
+                self._filters = attrs.evolve(filters, created_before=resume.created_before)
+                self._pin_pending = False
+        self._offset = self._expected = start_offset
+        self._base_total: int | None = None
+        self._total: int | None = None
+        self._page_limit = self._page_size
+        self._buffer: deque[VoiceSession] = deque()
+        self._exhausted = False
+        self._closed = False
+        self._mode: Literal["items", "pages"] | None = None
+        self.yielded = 0
+        self.pages_fetched = 0
+        self.duplicates_skipped = 0
+        self.resyncs = 0
+
+    # -- progress and resumption -------------------------------------------
+
+    @property
+    def total(self) -> int | None:
+        """Sessions in the (pinned) list per the latest page; ``None`` if not sent."""
+        return self._total
+
+    @property
+    def offset(self) -> int:
+        """List position of the next session not yet yielded (resume point)."""
+        return self._offset
+
+    @property
+    def created_before(self) -> str | None:
+        """The ``created_before`` sent with the requests (the snapshot pin)."""
+        return self._filters.params().get("created_before")
+
+    def checkpoint(self) -> Checkpoint:
+        """A resumable position; pass it back as ``iter(resume=...)``."""
+        return Checkpoint(
+            offset=self._offset,
+            created_before=self.created_before,
+            cursor_created_at=self._cursor.at,
+            cursor_ids=tuple(sorted(self._cursor.ids)),
+        )
+
+    # -- item iteration ------------------------------------------------------
+
+    def __aiter__(self) -> SessionIterator:
+        return self
+
+    async def __anext__(self) -> VoiceSession:
+        self._claim("items")
+        while True:
+            if self._closed or self._left == 0:
+                await self.aclose()
+                raise StopAsyncIteration
+            session = self._pop_new()
+            if session is not None:
+                if self._left is not None:
+                    self._left -= 1
+                return session
+            if not await self._fill():
+                raise StopAsyncIteration
+
+    def pages(self) -> SessionPageIterator:
+        """Page-wise view: each page holds the not-yet-yielded sessions of one fetch.
+
+        A yielded page's ``next_offset`` is the resume position after it.
+        Use either this or item iteration on one iterator, not both.
+        """
+        return SessionPageIterator(self)
+
+    async def _next_batch(self) -> SessionPage:
+        self._claim("pages")
+        while True:
+            if self._closed or self._left == 0:
+                await self.aclose()
+                raise StopAsyncIteration
+            if not self._buffer and not await self._fill():
+                raise StopAsyncIteration
+            items: list[VoiceSession] = []
+            while self._left is None or len(items) < self._left:
+                session = self._pop_new()
+                if session is None:
+                    break
+                items.append(session)
+            if items:
+                if self._left is not None:
+                    self._left -= len(items)
+                return SessionPage(
+                    data=tuple(items),
+                    limit=self._page_limit,
+                    offset=self._offset - len(items),
+                    total=self._total,
+                    has_more=bool(self._buffer) or not self._exhausted,
+                )
+
+    def _claim(self, mode: Literal["items", "pages"]) -> None:
+        if self._mode is None:
+            self._mode = mode
+        elif self._mode != mode:
+            raise RuntimeError("iterate a SessionIterator by items or by pages(), not both")
+
+    def _pop_new(self) -> VoiceSession | None:
+        """Next buffered session not yielded before; advances offset and cursor."""
+        while self._buffer:
+            session = self._buffer.popleft()
+            self._offset += 1
+            if self._cursor.is_new(session):
+                self._cursor.remember(session)
+                self.yielded += 1
+                return session
+            self.duplicates_skipped += 1
+        return None
+
+    # -- fetching ------------------------------------------------------------
+
+    async def _fill(self) -> bool:
+        """Load the next accepted page into the empty buffer; False at the end."""
+        try:
+            page = await self._next_page()
+        except BaseException:
+            await self.aclose()
+            raise
+        if page is None:
+            await self.aclose()
+            return False
+        self._page_limit = page.limit
+        self._buffer.extend(page.data)
+        return True
+
+    async def _next_page(self) -> SessionPage | None:
+        if self._pin_pending and self._expected > 0:
+            await self._probe()
+        while True:
+            if not self._windows:
+                size = self._window_size(self._expected)
+                if self._exhausted or size == 0:
+                    return None
+                self._launch(self._expected, size, causal=True)
+            window = self._windows[0]
+            page = await window.task
+            self._windows.popleft()
+            if self._accept(window, page):
+                if self._exhausted:
+                    await self._cancel_windows()
+                else:
+                    self._refill()
+                return page
+            self.resyncs += 1
+            await self._cancel_windows()
+
+    async def _probe(self) -> None:
+        """Starting mid-list without a pin: learn the newest session to pin to."""
+        head = await self._resource.fetch_page(self._filters, limit=1, offset=0)
+        self._pin_to(head)
+
+    def _pin_to(self, head: SessionPage) -> None:
+        """Pin further requests below the newest session of ``head`` (offset 0)."""
+        self._pin_pending = False
+        self._base_total = head.total
+        if not head.data:
+            return
+        bound = head.data[0].created_at + PIN_MARGIN
+        own = self._user_filters.created_before
+        if own is not None and parse_datetime(own) <= bound:
+            return  # the caller's bound is tighter: nothing newer can appear
+        self._filters = attrs.evolve(self._user_filters, created_before=bound)
+
+    def _accept(self, window: _Window, page: SessionPage) -> bool:
+        """Take ``page`` as the continuation of what was yielded, or refuse it."""
+        if page.offset != window.offset:
+            raise APIResponseValidationError(
+                f"asked for offset {window.offset}, the server answered offset {page.offset}"
+            )
+        if window.offset != self._expected:
+            return False  # planned assuming full pages; a short page moved the boundary
+        if not window.causal and (page.total is None or page.total != self._total):
+            logger.debug("sessions list changed during concurrent paging; refetching")
+            return False
+        if self._pin_broken(page):
+            return False
+        _check_order(page)
+        self.pages_fetched += 1
+        if self._pin_pending:
+            self._pin_to(page)
+        if page.total is not None:
+            self._total = page.total
+        self._expected = window.offset + len(page.data)
+        self._exhausted = page.next_offset is None
+        return True
+
+    def _pin_broken(self, page: SessionPage) -> bool:
+        """A pinned list can only be a superset of the first one; if not, unpin."""
+        pinned = self._filters is not self._user_filters
+        base, total = self._base_total, page.total
+        if not pinned or base is None or total is None or total >= base:
+            return False
+        logger.warning(
+            "the server applied created_before=%s differently than expected "
+            "(total %d < %d); continuing without the snapshot pin",
+            self.created_before,
+            total,
+            base,
+        )
+        self._filters = self._user_filters
+        return True
+
+    def _ahead(self) -> int:
+        """How many page requests to keep in flight beyond the current page."""
+        if self._concurrency > 1 and self._total is not None:
+            return self._concurrency
+        return 1 if self._prefetch else 0
+
+    def _window_size(self, offset: int) -> int:
+        """Page size for a request at ``offset``; smaller near ``limit``, 0 = not needed."""
+        if self._left is None:
+            return self._page_size
+        return max(0, min(self._page_size, self._left - (offset - self._offset)))
+
+    def _refill(self) -> None:
+        while len(self._windows) < self._ahead():
+            if self._windows:
+                last = self._windows[-1]
+                offset = last.offset + last.limit
+                if self._total is not None and offset >= self._total:
+                    return
+            else:
+                offset = self._expected
+            size = self._window_size(offset)
+            if size == 0:
+                return
+            self._launch(offset, size, causal=not self._windows)
+
+    def _launch(self, offset: int, size: int, *, causal: bool) -> None:
+        # The coroutine references the resource, never ``self``, so an
+        # abandoned iterator can still be garbage collected (see __del__).
+        coro = self._resource.fetch_page(self._filters, limit=size, offset=offset)
+        task = asyncio.ensure_future(coro)
+        self._windows.append(_Window(offset, size, causal, task))
+
+    async def _cancel_windows(self) -> None:
+        windows, self._windows = list(self._windows), deque()
+        for window in windows:
+            window.task.cancel()
+        if windows:
+            await asyncio.gather(*(w.task for w in windows), return_exceptions=True)
+
+    # -- lifecycle -----------------------------------------------------------
+
+    async def aclose(self) -> None:
+        """Stop: cancel and await every request in flight.  Idempotent."""
+        self._closed = True
+        self._buffer.clear()
+        await self._cancel_windows()
+
+    async def __aenter__(self) -> SessionIterator:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __del__(self) -> None:
+        # Only for `async for ... break` without `async with`: cancel what is
+        # in flight.  Never schedules a coroutine, never touches a closed loop.
+        for window in self._windows:
+            task = window.task
+            if task.done():
+                _retrieve(task)
+            elif not task.get_loop().is_closed():
+                task.cancel()
+
+    def __repr__(self) -> str:
+        return (
+            f"<SessionIterator offset={self._offset} total={self._total} "
+            f"yielded={self.yielded} closed={self._closed}>"
+        )
+
+
+class SessionPageIterator:
+    """``async for page in iterator.pages()``: the page-wise view of one iteration."""
+
+    def __init__(self, sessions: SessionIterator) -> None:
+        self.sessions = sessions
+
+    def __aiter__(self) -> SessionPageIterator:
+        return self
+
+    async def __anext__(self) -> SessionPage:
+        return await self.sessions._next_batch()
+
+    async def aclose(self) -> None:
+        await self.sessions.aclose()
+
+    async def __aenter__(self) -> SessionPageIterator:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
