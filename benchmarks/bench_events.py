@@ -36,8 +36,8 @@ from collections.abc import Awaitable, Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
-import websockets
 from websockets.asyncio.client import connect
+from websockets.version import version as websockets_version
 
 from voice_async import AsyncVoiceClient
 
@@ -185,7 +185,7 @@ async def main() -> None:
     args = parser.parse_args()
     print(
         f"python {platform.python_version()} ({sys.platform}), "
-        f"websockets {websockets.__version__}, emulator in a child process"
+        f"websockets {websockets_version}, emulator in a child process"
     )
     server = Server(args.events)
     try:

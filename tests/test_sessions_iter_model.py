@@ -135,17 +135,17 @@ async def test_the_total_check_is_what_keeps_concurrent_windows_exact() -> None:
     now overlap window 3 and 5 sessions would be lost between them.
     """
     server = ModelServer(40)
-    gates: dict[int, asyncio.Event] = {}
+    window_3_answered = asyncio.Event()
     fetch = server.fetch_page
 
     async def ordered(filters: SessionFilters, *, limit: int, offset: int) -> SessionPage:
-        if offset == 20:
+        if offset == 20 and not window_3_answered.is_set():
             page = await fetch(filters, limit=limit, offset=offset)
             server.insert(5)
-            gates.setdefault(10, asyncio.Event()).set()
+            window_3_answered.set()
             return page
         if offset == 10:
-            await gates.setdefault(10, asyncio.Event()).wait()
+            await window_3_answered.wait()
         return await fetch(filters, limit=limit, offset=offset)
 
     server.fetch_page = ordered  # type: ignore[method-assign]
@@ -164,20 +164,31 @@ async def test_new_sessions_outside_the_pin_are_never_requested_back() -> None:
     original = list(server.sessions)
     it = iterate(server, page_size=10)
     got = [s async for s in it]
-    assert [s.id for s in got] == [s.id for s in original[:4] + original]
+    first_inserts = ["vs_00000099", "vs_00000098", "vs_00000097", "vs_00000096"]
+    assert [s.id for s in got] == first_inserts + [s.id for s in original]
     assert it.duplicates_skipped == 0
     pins = {bound for _, _, bound in server.requests[1:]}
-    assert len(pins) == 1
-    assert pins.pop() == "2026-01-01T00:00:01Z"  # newest (with the first 4 inserts) + 1 s
+    assert pins == {"2026-01-01T00:04:01Z"}  # newest (4th insert, +4 min) + 1 s
 
 
-async def test_caller_created_before_is_kept_when_tighter() -> None:
+async def test_caller_created_before_is_kept_when_tighter_than_the_pin() -> None:
     server = ModelServer(30)
-    bound = EPOCH - timedelta(minutes=10, seconds=30)
+    bound = EPOCH - timedelta(minutes=10) + timedelta(milliseconds=500)
     it = iterate(server, page_size=7, filters=SessionFilters(created_before=bound))
     got = [s async for s in it]
-    assert len(got) == 19  # minutes -11 .. -29
-    assert {b for _, _, b in server.requests} == {"2025-12-31T23:49:30Z"}
+    assert len(got) == 20  # minutes -10 .. -29
+    assert {b for _, _, b in server.requests} == {"2025-12-31T23:50:00.500000Z"}
+
+
+async def test_caller_created_before_in_the_future_is_pinned() -> None:
+    server = ModelServer(30)
+    server.insert_per_request = 3
+    server.same_second = False
+    future = SessionFilters(created_before=EPOCH + timedelta(days=1))
+    got = [s async for s in iterate(server, page_size=7, filters=future)]
+    assert len(got) == 33  # the 30 and the 3 inserted before the first answer
+    bounds = [b for _, _, b in server.requests]
+    assert bounds == ["2026-01-02T00:00:00Z"] + ["2026-01-01T00:03:01Z"] * 4
 
 
 async def test_a_server_that_reads_the_pin_differently_is_detected() -> None:
@@ -254,7 +265,7 @@ async def test_pages_drop_the_duplicated_head_of_a_shifted_page() -> None:
     original = list(server.sessions)
     pages = [p async for p in iterate(server, page_size=10).pages()]
     assert_exact([s for p in pages for s in p.data], original)
-    assert [len(p) for p in pages[1:]] == [8, 8, 8, 3]
+    assert [len(p) for p in pages] == [10, 8, 8, 1]
     for before, after in zip(pages, pages[1:], strict=False):
         # next_offset is where the next request went; the next page starts
         # after the duplicates it dropped.

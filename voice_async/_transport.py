@@ -293,6 +293,9 @@ class _Attempt:
                 data=self.data,
                 headers=self.headers,
                 timeout=self._client_timeout(remaining),
+                # The API never redirects, and aiohttp would forward x-admin-key
+                # to another origin (it strips only Authorization): a 3xx is an error.
+                allow_redirects=False,
             ) as resp:
                 body = await resp.read()
                 status, headers = resp.status, resp.headers

@@ -40,13 +40,16 @@ class ScriptedServer:
     """HTTP + WebSocket on ``127.0.0.1``: ``reply`` for HTTP, ``frames`` on ``.../events``.
 
     The events WebSocket sends ``frames`` (text or binary) and then closes
-    with ``close_code``.
+    with ``close_code``.  ``seen`` records every request, handshakes included.
     """
 
     def __init__(self) -> None:
         self.reply = Reply()
         self.frames: list[str | bytes] = []
         self.close_code = 1000
+        #: When set (``http://host:port``), every request is answered with a
+        #: ``307`` to that origin, same path and query (``ws://`` for handshakes).
+        self.redirect_to: str | None = None
         self.seen: list[Seen] = []
         self._runner: web.AppRunner | None = None
         self.base_url = ""
@@ -74,7 +77,11 @@ class ScriptedServer:
         headers = {k.lower(): v for k, v in request.headers.items()}
         self.seen.append(Seen(request.method, request.path, headers))
         await request.read()
-        if request.path.endswith("/events") and headers.get("upgrade", "").lower() == "websocket":
+        upgrade = headers.get("upgrade", "").lower() == "websocket"
+        if self.redirect_to is not None:
+            origin = self.redirect_to.replace("http://", "ws://", 1) if upgrade else self.redirect_to
+            return web.Response(status=307, headers={"Location": origin + request.path_qs})
+        if request.path.endswith("/events") and upgrade:
             return await self._events(request)
         reply = self.reply
         return web.Response(

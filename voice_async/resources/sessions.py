@@ -14,7 +14,7 @@ from .._models import Direction, SessionPage, SessionStatus, VoiceSession
 from .._transport import Transport
 
 if TYPE_CHECKING:
-    from .._events import EventStream
+    from .._events import EventStream, SessionWatch
     from .._pagination import Checkpoint, SessionIterator
 
 SESSIONS_PATH = "/api/v1/voice-sessions"
@@ -181,4 +181,28 @@ class SessionsResource:
             max_queue=max_queue,
             max_size=max_size,
             compression=compression,
+        )
+
+    def watch(
+        self,
+        *session_ids: str,
+        after_seq: dict[str, int] | None = None,
+        max_pending: int = 64,
+        **options: object,
+    ) -> SessionWatch:
+        """Follow several sessions at once: their events merged into one stream.
+
+        ``async with client.sessions.watch(a, b) as watch: async for event in watch``.
+        Each session keeps its order and exactly-once delivery; iteration ends
+        when all have ended.  ``after_seq`` maps session id to where to resume
+        (see ``watch.last_seqs``); ``options`` are those of :meth:`events`.
+        """
+        from .._events import watch_sessions
+
+        return watch_sessions(
+            self._transport,
+            session_ids,
+            after_seq=after_seq,
+            max_pending=max_pending,
+            **options,
         )
