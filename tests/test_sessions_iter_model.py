@@ -41,9 +41,10 @@ class ModelServer:
 
     Each answer is computed after a random delay, so concurrent requests see
     the list at different moments, in any order.  ``insert_per_request``
-    sessions are added before each answer; ``same_second`` puts them in the
-    newest second (inside the iterator's one-second pin margin), otherwise
-    they are a minute newer (outside it).
+    sessions are added before each answer; while ``same_second`` they land in
+    the newest second (inside the iterator's one-second pin margin), otherwise
+    a minute later (outside it).  ``same_second_requests`` models the clock:
+    after that many requests the second is over, as it is on a real server.
     """
 
     def __init__(self, n: int, *, seed: int = 0) -> None:
@@ -53,12 +54,16 @@ class ModelServer:
         self.max_delay = 0.0
         self.insert_per_request = 0
         self.same_second = True
+        self.same_second_requests: int | None = None
         self.send_total = True
         self.cap: int | None = None
         self.bound_shift = timedelta(0)
         self.requests: list[tuple[int, int, str | None]] = []
 
     def insert(self, k: int) -> None:
+        budget = self.same_second_requests
+        if budget is not None and len(self.requests) > budget:
+            self.same_second = False
         for _ in range(k):
             self.counter += 1
             newest = self.sessions[0].created_at if self.sessions else EPOCH
@@ -115,6 +120,7 @@ async def test_random_shifts_never_duplicate_or_miss(seed: int) -> None:
     page_size = rng.randrange(2, 16)
     server.insert_per_request = rng.randrange(0, page_size // 2 + 1)
     server.same_second = rng.random() < 0.7
+    server.same_second_requests = rng.randrange(0, 30)
     original = list(server.sessions)
     it = iterate(
         server,

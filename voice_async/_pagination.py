@@ -242,6 +242,7 @@ class SessionIterator:
         self._offset = self._expected = start_offset
         self._base_total: int | None = None
         self._total: int | None = None
+        self._stable = True
         self._page_limit = self._page_size
         self._buffer: deque[VoiceSession] = deque()
         self._exhausted = False
@@ -383,6 +384,7 @@ class SessionIterator:
                     self._refill()
                 return page
             self.resyncs += 1
+            self._stable = False
             await self._cancel_windows()
 
     async def _probe(self) -> None:
@@ -419,6 +421,7 @@ class SessionIterator:
         self.pages_fetched += 1
         if self._pin_pending:
             self._pin_to(page)
+        self._stable = self._total is None or page.total == self._total
         if page.total is not None:
             self._total = page.total
         self._expected = window.offset + len(page.data)
@@ -442,8 +445,13 @@ class SessionIterator:
         return True
 
     def _ahead(self) -> int:
-        """How many page requests to keep in flight beyond the current page."""
-        if self._concurrency > 1 and self._total is not None:
+        """How many page requests to keep in flight beyond the current page.
+
+        Concurrent windows only pay off while the list holds still: after a
+        shift, pages go one at a time until two in a row report the same
+        ``total``, instead of cancelling N-1 windows per page.
+        """
+        if self._concurrency > 1 and self._total is not None and self._stable:
             return self._concurrency
         return 1 if self._prefetch else 0
 

@@ -51,6 +51,10 @@ def run(command: Command, args: argparse.Namespace) -> int:
         return asyncio.run(command(args))
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `stateset-voice sessions list --json | head`: the reader left; not an error.
+        sys.stderr.close()
+        return EXIT_OK
     except InvalidRequestError as exc:
         if args.debug:
             raise
@@ -69,3 +73,21 @@ def to_json(model: Any) -> Any:
 
 def print_json(value: Any) -> None:
     print(json.dumps(value, ensure_ascii=False, default=str))
+
+
+def add_filters(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--status", help="queued, ringing, in_progress, completed, ...")
+    parser.add_argument("--direction", choices=("inbound", "outbound"))
+    parser.add_argument("--agent-key")
+    parser.add_argument("--created-after", help="ISO 8601")
+    parser.add_argument("--created-before", help="ISO 8601")
+
+
+def filters(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "status": args.status,
+        "direction": args.direction,
+        "agent_key": args.agent_key,
+        "created_after": args.created_after,
+        "created_before": args.created_before,
+    }

@@ -6,27 +6,10 @@ import argparse
 from typing import Any
 
 from .._models import SessionPage, VoiceSession
-from ._common import make_client, print_json, to_json
+from . import export, watch
+from ._common import add_filters, filters, make_client, print_json, to_json
 
 COLUMNS = ("id", "status", "direction", "from_", "to", "agent_key", "created_at")
-
-
-def add_filters(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--status", help="queued, ringing, in_progress, completed, ...")
-    parser.add_argument("--direction", choices=("inbound", "outbound"))
-    parser.add_argument("--agent-key")
-    parser.add_argument("--created-after", help="ISO 8601")
-    parser.add_argument("--created-before", help="ISO 8601")
-
-
-def filters(args: argparse.Namespace) -> dict[str, Any]:
-    return {
-        "status": args.status,
-        "direction": args.direction,
-        "agent_key": args.agent_key,
-        "created_after": args.created_after,
-        "created_before": args.created_before,
-    }
 
 
 def register(groups: Any, common: argparse.ArgumentParser) -> None:
@@ -42,9 +25,6 @@ def register(groups: Any, common: argparse.ArgumentParser) -> None:
     get = actions.add_parser("get", parents=[common], help="one session by id")
     get.add_argument("session_id")
     get.set_defaults(handler=get_session)
-
-    from . import export, watch
-
     export.register(actions, common)
     watch.register(actions, common)
 
@@ -58,10 +38,16 @@ def print_table(sessions: tuple[VoiceSession, ...], caption: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(*(c.rstrip("_") for c in COLUMNS), caption=caption)
+    table = Table(caption=caption)
+    for column in COLUMNS:
+        table.add_column(column.rstrip("_"), no_wrap=True)
     for session in sessions:
         table.add_row(*(cell(session, c) for c in COLUMNS))
-    Console(soft_wrap=True).print(table)
+    # Piped output has no terminal width; don't squeeze ids into ellipses.
+    console = Console(soft_wrap=True)
+    if not console.is_terminal:
+        console = Console(soft_wrap=True, width=200)
+    console.print(table)
 
 
 def page_caption(page: SessionPage) -> str:
