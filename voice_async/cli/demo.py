@@ -57,7 +57,7 @@ async def open_client(args: argparse.Namespace, stack: AsyncExitStack) -> AsyncV
     if use_emulator:
         from ..testing import Emulator
 
-        emu = await stack.enter_async_context(Emulator(sessions=args.sessions, event_interval=0.05))
+        emu = await stack.enter_async_context(Emulator(sessions=args.sessions, event_interval=0.2))
         print(f"Using the embedded emulator at {emu.base_url} (no real calls are placed).")
         client = AsyncVoiceClient(
             api_key=emu.api_key, admin_key=emu.admin_key, base_url=emu.base_url

@@ -1,0 +1,368 @@
+"""``client.sessions.iter`` end to end: emulator on loopback, real sockets.
+
+The reference order comes from raw aiohttp requests, not from the SDK, so
+these tests do not grade the iterator by its own homework.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from voice_async import (
+    AsyncVoiceClient,
+    Direction,
+    InternalServerError,
+    RetryPolicy,
+    SessionStatus,
+    VoiceSession,
+)
+from voice_async._pagination import Checkpoint, SessionIterator
+from voice_async.testing import Emulator
+
+N = 537  # not a multiple of any page size used here
+FAST_RETRIES = RetryPolicy(max_retries=2, initial_backoff=0.001, max_backoff=0.002)
+
+
+@pytest.fixture
+async def emu() -> AsyncIterator[Emulator]:
+    async with Emulator(sessions=N, seed=5) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+async def client(emu: Emulator) -> AsyncIterator[AsyncVoiceClient]:
+    async with AsyncVoiceClient(
+        api_key=emu.api_key, base_url=emu.base_url, retry_policy=FAST_RETRIES
+    ) as c:
+        yield c
+
+
+async def raw_ids(emu: Emulator, **params: str) -> list[str]:
+    """Every id in list order, paged with plain aiohttp (nothing inserted meanwhile)."""
+    ids: list[str] = []
+    headers = {"Authorization": f"Bearer {emu.api_key}"}
+    async with aiohttp.ClientSession(headers=headers) as http:
+        while True:
+            query = {"limit": "100", "offset": str(len(ids)), **params}
+            url = f"{emu.base_url}/api/v1/voice-sessions"
+            async with http.get(url, params=query) as resp:
+                body = await resp.json()
+            ids.extend(item["id"] for item in body["data"])
+            if not body["has_more"]:
+                return ids
+
+
+def fetch_tasks() -> list[asyncio.Task[Any]]:
+    return [
+        t
+        for t in asyncio.all_tasks()
+        if not t.done() and "fetch_page" in getattr(t.get_coro(), "__qualname__", "")
+    ]
+
+
+def list_requests(emu: Emulator) -> int:
+    return emu.stats.requests["list_sessions"]
+
+
+def assert_newest_first_and_unique(sessions: list[VoiceSession]) -> None:
+    keys = [(s.created_at, s.id) for s in sessions]
+    assert keys == sorted(keys, reverse=True)
+    assert len({s.id for s in sessions}) == len(sessions)
+
+
+# -- exactness -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("page_size", "concurrency", "prefetch"),
+    [(7, 1, False), (7, 1, True), (100, 1, True), (33, 4, True), (100, 8, True)],
+)
+async def test_iterates_exactly_every_session_in_order(
+    client: AsyncVoiceClient, emu: Emulator, page_size: int, concurrency: int, prefetch: bool
+) -> None:
+    expected = await raw_ids(emu)
+    before = list_requests(emu)
+    it = client.sessions.iter(page_size=page_size, concurrency=concurrency, prefetch=prefetch)
+    got = [s async for s in it]
+    assert [s.id for s in got] == expected
+    assert_newest_first_and_unique(got)
+    assert list_requests(emu) - before == -(-N // page_size)  # no page skipped or wasted
+    assert (it.total, it.offset, it.yielded, it.duplicates_skipped) == (N, N, N, 0)
+
+
+async def test_page_size_dividing_the_total(emu: Emulator, client: AsyncVoiceClient) -> None:
+    emu.insert_sessions(63)  # 600 in all
+    got = [s.id async for s in client.sessions.iter(page_size=100, concurrency=3)]
+    assert got == await raw_ids(emu)
+    assert list_requests(emu) == 6 + 6  # has_more=false on the 6th page ends it
+
+
+async def test_concurrency_yields_the_same_sequence(client: AsyncVoiceClient) -> None:
+    sequential = [s async for s in client.sessions.iter(page_size=20)]
+    concurrent = [s async for s in client.sessions.iter(page_size=20, concurrency=8)]
+    assert concurrent == sequential
+
+
+async def test_limit_and_start_offset(client: AsyncVoiceClient, emu: Emulator) -> None:
+    expected = await raw_ids(emu)
+    before = list_requests(emu)
+    got = [s.id async for s in client.sessions.iter(page_size=100, limit=25)]
+    assert got == expected[:25]
+    assert list_requests(emu) - before == 1
+    middle = [s.id async for s in client.sessions.iter(page_size=50, start_offset=200, limit=120)]
+    assert middle == expected[200:320]
+    assert [s async for s in client.sessions.iter(limit=0)] == []
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {"status": SessionStatus.COMPLETED},
+        {"direction": Direction.INBOUND},
+        {"agent_key": "sales_outbound"},
+        {"status": "no_answer", "direction": "outbound"},
+    ],
+)
+async def test_filters(client: AsyncVoiceClient, filters: dict[str, Any]) -> None:
+    everything = [s async for s in client.sessions.iter()]
+    expected = [s for s in everything if all(getattr(s, k) == v for k, v in filters.items())]
+    assert expected  # the filter selects something, and not everything
+    assert len(expected) < len(everything)
+    got = [s async for s in client.sessions.iter(page_size=9, concurrency=3, **filters)]
+    assert got == expected
+
+
+async def test_time_window_filter(client: AsyncVoiceClient) -> None:
+    everything = [s async for s in client.sessions.iter()]
+    lo, hi = everything[400].created_at, everything[100].created_at
+    got = [
+        s async for s in client.sessions.iter(page_size=40, created_after=lo, created_before=hi)
+    ]
+    assert got == everything[101:400]  # the emulator's bounds are exclusive
+
+
+# -- head insertion --------------------------------------------------------
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+async def test_head_inserts_on_every_page(
+    client: AsyncVoiceClient, emu: Emulator, concurrency: int
+) -> None:
+    existing = await raw_ids(emu)
+    emu.faults.head_insert_on_page(3)
+    it = client.sessions.iter(page_size=10, concurrency=concurrency)
+    got = [s async for s in it]
+    assert_newest_first_and_unique(got)
+    assert set(existing) <= {s.id for s in got}
+    assert emu.total_sessions > N + 3  # the list really grew while we paged
+
+
+async def test_inserts_while_the_caller_consumes(client: AsyncVoiceClient, emu: Emulator) -> None:
+    existing = await raw_ids(emu)
+    got: list[VoiceSession] = []
+    async for session in client.sessions.iter(page_size=25, concurrency=2):
+        got.append(session)
+        if len(got) % 40 == 0:
+            emu.insert_sessions(9)
+    assert_newest_first_and_unique(got)
+    assert [s.id for s in got] == existing  # nothing new (pinned), nothing missed
+
+
+# -- other list shapes -----------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", ["bare", "sessions", "items"])
+@pytest.mark.parametrize("total", [N, 540])
+async def test_shapes_without_total(
+    client: AsyncVoiceClient, emu: Emulator, shape: str, total: int
+) -> None:
+    emu.insert_sessions(total - N)
+    expected = await raw_ids(emu)
+    emu.list_shape = shape
+    before = list_requests(emu)
+    it = client.sessions.iter(page_size=20, concurrency=4)
+    got = [s.id async for s in it]
+    assert got == expected
+    assert it.total is None
+    # A short page ends it; a full last page costs one empty request.
+    assert list_requests(emu) - before == total // 20 + 1
+
+
+# -- failures ---------------------------------------------------------------
+
+
+async def test_failed_pages_are_retried(client: AsyncVoiceClient, emu: Emulator) -> None:
+    expected = await raw_ids(emu)
+    emu.faults.script("503", "502_html", "reset", "truncated_json", route="list_sessions")
+    got = [s.id async for s in client.sessions.iter(page_size=50, prefetch=False)]
+    assert got == expected
+
+
+async def test_random_faults_with_concurrency(emu: Emulator) -> None:
+    expected = await raw_ids(emu)
+    emu.faults.fail_rate(0.3, route="list_sessions", seed=7)
+    policy = RetryPolicy(max_retries=8, initial_backoff=0.001, max_backoff=0.002)
+    async with AsyncVoiceClient(
+        api_key=emu.api_key, base_url=emu.base_url, retry_policy=policy
+    ) as c:
+        got = [s.id async for s in c.sessions.iter(page_size=20, concurrency=6)]
+    assert got == expected
+    assert sum(emu.stats.faults_injected.values()) > 5
+
+
+async def test_a_page_that_keeps_failing_raises_and_resumes(
+    client: AsyncVoiceClient, emu: Emulator
+) -> None:
+    expected = await raw_ids(emu)
+    it = client.sessions.iter(page_size=30, prefetch=False)
+    got = [await it.__anext__() for _ in range(60)]
+    emu.faults.script("500", "500", "500", route="list_sessions")  # 1 try + 2 retries
+    with pytest.raises(InternalServerError):
+        await it.__anext__()
+    assert it.offset == 60  # the failed page's offset: nothing skipped
+    assert not fetch_tasks()
+    with pytest.raises(StopAsyncIteration):
+        await it.__anext__()  # a failed iterator is finished
+    rest = [s async for s in client.sessions.iter(resume=it.checkpoint(), page_size=30)]
+    assert [s.id for s in got + rest] == expected
+
+
+# -- cancellation -----------------------------------------------------------
+
+
+async def test_async_with_break_cancels_requests_in_flight(
+    client: AsyncVoiceClient, emu: Emulator
+) -> None:
+    emu.faults.latency(0.3, route="list_sessions")
+    started = time.monotonic()
+    async with client.sessions.iter(page_size=10, concurrency=8) as it:
+        async for _ in it:
+            assert len(fetch_tasks()) == 8  # the windows after the first page
+            break
+    assert not fetch_tasks()
+    assert time.monotonic() - started < 0.3 * 2.5  # first page + no waiting for the rest
+
+
+async def test_bare_break_cancels_when_the_iterator_is_dropped(
+    client: AsyncVoiceClient, emu: Emulator
+) -> None:
+    emu.faults.latency(0.3, route="list_sessions")
+    async for _ in client.sessions.iter(page_size=10, concurrency=4):
+        assert fetch_tasks()
+        break
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert not fetch_tasks()
+    gc.collect()  # an unclosed response would warn here, and warnings are errors
+
+
+async def test_cancelling_the_consumer_cancels_the_fetches(
+    client: AsyncVoiceClient, emu: Emulator
+) -> None:
+    emu.faults.latency(0.05, route="list_sessions")
+    seen: list[VoiceSession] = []
+    it = client.sessions.iter(page_size=10, concurrency=4)
+
+    async def consume() -> None:
+        async for session in it:
+            seen.append(session)
+
+    task = asyncio.create_task(consume())
+    while len(seen) < 25:
+        await asyncio.sleep(0.01)
+    assert fetch_tasks()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert not fetch_tasks()
+    assert it.offset == len(seen)  # the resume point is still exact
+    rest = [s async for s in client.sessions.iter(resume=it.checkpoint())]
+    assert [s.id for s in seen + rest] == await raw_ids(emu)
+
+
+async def test_aclose_is_idempotent_and_final(client: AsyncVoiceClient) -> None:
+    it = client.sessions.iter(page_size=5)
+    await it.__anext__()
+    await it.aclose()
+    await it.aclose()
+    assert not fetch_tasks()
+    assert [s async for s in it] == []
+
+
+# -- pages, progress, export -------------------------------------------------
+
+
+async def test_pages(client: AsyncVoiceClient, emu: Emulator) -> None:
+    expected = await raw_ids(emu)
+    async with client.sessions.iter(page_size=100, concurrency=3) as it:
+        pages = [page async for page in it.pages()]
+    assert [len(p) for p in pages] == [100] * 5 + [37]
+    assert [s.id for p in pages for s in p] == expected
+    assert [p.next_offset for p in pages] == [100, 200, 300, 400, 500, None]
+
+
+async def test_progress_is_known_after_the_first_session(client: AsyncVoiceClient) -> None:
+    it = client.sessions.iter(page_size=50)
+    assert (it.total, it.offset) == (None, 0)
+    await it.__anext__()
+    assert (it.total, it.offset) == (N, 1)
+    assert it.created_before is not None  # pinned to the snapshot
+    await it.aclose()
+
+
+async def export(
+    client: AsyncVoiceClient, out: Path, state: Path, *, crash_after: int | None = None
+) -> int:
+    """A JSONL export that checkpoints after each written line (as a CLI would)."""
+    resume = Checkpoint.from_dict(json.loads(state.read_text())) if state.exists() else None
+    written = 0
+    async with client.sessions.iter(page_size=40, concurrency=4, resume=resume) as it:
+        with out.open("a", encoding="utf-8") as fh:
+            async for session in it:
+                if written == crash_after:
+                    raise RuntimeError("worker crashed")
+                fh.write(json.dumps({"id": session.id, "created_at": str(session.created_at)}))
+                fh.write("\n")
+                fh.flush()
+                state.write_text(json.dumps(it.checkpoint().to_dict()))
+                written += 1
+    return written
+
+
+async def test_export_is_correct_and_resumable(
+    client: AsyncVoiceClient, emu: Emulator, tmp_path: Path
+) -> None:
+    expected = await raw_ids(emu)
+    out, state = tmp_path / "sessions.jsonl", tmp_path / "sessions.state.json"
+    with pytest.raises(RuntimeError, match="crashed"):
+        await export(client, out, state, crash_after=222)
+    emu.insert_sessions(30)  # new calls arrive before the worker restarts
+    assert await export(client, out, state) == N - 222
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [line["id"] for line in lines] == expected
+    assert not fetch_tasks()
+
+
+async def test_resume_from_a_plain_offset(client: AsyncVoiceClient, emu: Emulator) -> None:
+    expected = await raw_ids(emu)
+    it = client.sessions.iter(page_size=64)
+    head = [await it.__anext__() for _ in range(100)]
+    offset, pin = it.offset, it.created_before
+    await it.aclose()
+    rest = [s async for s in client.sessions.iter(start_offset=offset, created_before=pin)]
+    assert [s.id for s in head + rest] == expected
+
+
+def test_iter_validates_before_anything_runs(client: AsyncVoiceClient) -> None:
+    with pytest.raises(ValueError, match="page_size"):
+        client.sessions.iter(page_size=500)
+    assert isinstance(client.sessions.iter(), SessionIterator)
