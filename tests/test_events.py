@@ -311,9 +311,15 @@ async def test_handshake_429_and_503_are_retried(
 # -- against scripted servers: what the emulator does not do --------------------
 
 
-async def test_handshake_carries_auth_and_user_agent(ws_client: Any) -> None:
+async def test_handshake_carries_auth_and_user_agent(
+    ws_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="voice_async")
     async with ScriptedServer(sends(ended(1))) as server:
         await collect(ws_client(server).sessions.events("vs_1"))
+    client_log = [r.getMessage() for r in caplog.records if r.name.startswith("voice_async")]
+    assert "> Authorization: ****" in client_log  # websockets' handshake debug log, masked
+    assert not [line for line in client_log if API_KEY in line]
     (request,) = server.requests
     assert request.path == "/api/v1/voice-sessions/vs_1/events?after_seq=0"
     assert request.headers["Authorization"] == f"Bearer {API_KEY}"

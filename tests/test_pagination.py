@@ -144,9 +144,7 @@ async def test_filters(client: AsyncVoiceClient, filters: dict[str, Any]) -> Non
 async def test_time_window_filter(client: AsyncVoiceClient) -> None:
     everything = [s async for s in client.sessions.iter()]
     lo, hi = everything[400].created_at, everything[100].created_at
-    got = [
-        s async for s in client.sessions.iter(page_size=40, created_after=lo, created_before=hi)
-    ]
+    got = [s async for s in client.sessions.iter(page_size=40, created_after=lo, created_before=hi)]
     assert got == everything[101:400]  # the emulator's bounds are exclusive
 
 
@@ -202,9 +200,14 @@ async def test_shapes_without_total(
 
 async def test_failed_pages_are_retried(client: AsyncVoiceClient, emu: Emulator) -> None:
     expected = await raw_ids(emu)
-    emu.faults.script("503", "502_html", "reset", "truncated_json", route="list_sessions")
-    got = [s.id async for s in client.sessions.iter(page_size=50, prefetch=False)]
+    before = list_requests(emu)
+    emu.faults.script("503", "502_html", route="list_sessions")  # page 1: two retries
+    it = client.sessions.iter(page_size=50, prefetch=False)
+    got = [(await it.__anext__()).id for _ in range(75)]
+    emu.faults.script("reset", "truncated_json", route="list_sessions")  # page 3 likewise
+    got += [s.id async for s in it]
     assert got == expected
+    assert list_requests(emu) - before == 11 + 4
 
 
 async def test_random_faults_with_concurrency(emu: Emulator) -> None:
@@ -270,15 +273,18 @@ async def test_cancelling_the_consumer_cancels_the_fetches(
 ) -> None:
     emu.faults.latency(0.05, route="list_sessions")
     seen: list[VoiceSession] = []
+    enough = asyncio.Event()
     it = client.sessions.iter(page_size=10, concurrency=4)
 
     async def consume() -> None:
         async for session in it:
             seen.append(session)
+            if len(seen) == 25:
+                enough.set()
 
     task = asyncio.create_task(consume())
-    while len(seen) < 25:
-        await asyncio.sleep(0.01)
+    await enough.wait()
+    await asyncio.sleep(0.01)  # now waiting for a page (latency 50 ms)
     assert fetch_tasks()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -319,11 +325,19 @@ async def test_progress_is_known_after_the_first_session(client: AsyncVoiceClien
     await it.aclose()
 
 
+def load_checkpoint(path: Path) -> Checkpoint | None:
+    return Checkpoint.from_dict(json.loads(path.read_text())) if path.exists() else None
+
+
+def save_checkpoint(path: Path, checkpoint: Checkpoint) -> None:
+    path.write_text(json.dumps(checkpoint.to_dict()))
+
+
 async def export(
     client: AsyncVoiceClient, out: Path, state: Path, *, crash_after: int | None = None
 ) -> int:
     """A JSONL export that checkpoints after each written line (as a CLI would)."""
-    resume = Checkpoint.from_dict(json.loads(state.read_text())) if state.exists() else None
+    resume = load_checkpoint(state)
     written = 0
     async with client.sessions.iter(page_size=40, concurrency=4, resume=resume) as it:
         with out.open("a", encoding="utf-8") as fh:
@@ -333,7 +347,7 @@ async def export(
                 fh.write(json.dumps({"id": session.id, "created_at": str(session.created_at)}))
                 fh.write("\n")
                 fh.flush()
-                state.write_text(json.dumps(it.checkpoint().to_dict()))
+                save_checkpoint(state, it.checkpoint())
                 written += 1
     return written
 

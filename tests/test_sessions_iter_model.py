@@ -10,6 +10,7 @@ between two concurrent windows, servers that cap ``limit`` or read
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -272,7 +273,7 @@ async def test_pages_drop_the_duplicated_head_of_a_shifted_page() -> None:
     pages = [p async for p in iterate(server, page_size=10).pages()]
     assert_exact([s for p in pages for s in p.data], original)
     assert [len(p) for p in pages] == [10, 8, 8, 1]
-    for before, after in zip(pages, pages[1:], strict=False):
+    for before, after in itertools.pairwise(pages):
         # next_offset is where the next request went; the next page starts
         # after the duplicates it dropped.
         assert before.next_offset == after.offset - 2

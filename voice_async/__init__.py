@@ -47,6 +47,7 @@ from ._models import (
     TranscriptData,
     VoiceSession,
 )
+from ._pagination import Checkpoint, SessionIterator
 from ._retry import RetryPolicy
 from ._version import __version__
 
@@ -60,6 +61,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "Call",
+    "Checkpoint",
     "ClientClosedError",
     "ConfigurationError",
     "ConflictError",
@@ -79,6 +81,7 @@ __all__ = [
     "RuntimeConfig",
     "SessionEndedData",
     "SessionEvent",
+    "SessionIterator",
     "SessionNotFoundError",
     "SessionPage",
     "SessionStartedData",

@@ -90,7 +90,10 @@ def check_base_url(raw: str, *, allow_insecure_http: bool) -> URL:
     Plain http to a remote host would send the Bearer key in clear text, so it
     is refused unless the caller says, in code, that this is what they want.
     """
-    url = URL(raw.rstrip("/"))
+    try:
+        url = URL(raw.rstrip("/"))
+    except ValueError as exc:  # yarl refuses e.g. a backslash in the authority
+        raise ConfigurationError(f"base_url is not a valid URL: {exc}") from None
     if url.scheme not in ("http", "https") or not url.host:
         raise ConfigurationError(f"base_url must be an http(s) URL with a host, got {raw!r}")
     if url.scheme == "http" and not (is_loopback(url.host) or allow_insecure_http):

@@ -67,6 +67,33 @@ __all__ = ["EventStream", "SessionWatch", "watch_sessions"]
 
 logger = logging.getLogger("voice_async")
 
+
+class _RedactCredentials(logging.Filter):
+    """python-websockets logs every handshake header at DEBUG: mask the key.
+
+    Its header lines are ``"> %s: %s" % (name, value)``; the value of a
+    credential header is replaced before any handler formats the record.
+    """
+
+    SECRET_HEADERS = frozenset({"authorization", "x-admin-key", "cookie", "proxy-authorization"})
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if (
+            isinstance(args, tuple)
+            and len(args) == 2
+            and isinstance(args[0], str)
+            and args[0].lower() in self.SECRET_HEADERS
+        ):
+            record.args = (args[0], "****")
+        return True
+
+
+#: The logger handed to python-websockets: its records (frames, handshakes,
+#: keepalive) appear under ``voice_async.websockets``, credentials masked.
+ws_logger = logging.getLogger("voice_async.websockets")
+ws_logger.addFilter(_RedactCredentials())
+
 _WS_AGENT = f" websockets/{websockets_version}"
 #: Closes *we* send when the peer stops answering (keepalive timeout, 1011) are
 #: a dead connection; other codes we send (1009 message too big, 1002/1007
@@ -368,6 +395,7 @@ class EventStream:
             close_timeout=self._close_timeout,
             max_size=self._max_size,
             max_queue=self._max_queue,
+            logger=ws_logger,
         )
 
     def _check_open_failure(self, exc: Exception) -> float | None:

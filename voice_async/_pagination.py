@@ -43,8 +43,18 @@ Speed
     list, so equal totals mean nothing moved in between) and starts where the
     predecessor ended.  Otherwise the in-flight windows are cancelled and
     paging resumes from the exact next offset: a head shift costs a round
-    trip, never a session.  Without ``total`` (bare arrays, minimal
-    envelopes) paging is sequential with prefetch.
+    trip, never a session.  After a shift, pages go one at a time until two
+    in a row report the same ``total`` (the list holds still again), so a
+    burst of inserts does not waste N-1 requests per page.  Without
+    ``total`` (bare arrays, minimal envelopes) the iterator cannot detect a
+    shift between windows, so paging is sequential with prefetch.
+
+    Limit of the pin: sessions created *within the pin's last second*
+    (at most one second's worth of new calls) are inside the snapshot.
+    They cost duplicates, which the cursor drops; if more of them arrive
+    between two requests than a page holds, progress waits for that second
+    to pass.  Sessions created during iteration are never required: one is
+    yielded (once) only if it sorts after the cursor when it is seen.
 
 Memory
     At most ``max(concurrency, prefetch)`` pages in flight plus the page being
