@@ -32,6 +32,20 @@ async def process(session: VoiceSession, done: dict[str, int]) -> None:
     done[session.id] = done.get(session.id, 0) + 1
 
 
+def load_checkpoint(state: Path) -> Checkpoint | None:
+    return Checkpoint.from_dict(json.loads(state.read_text())) if state.exists() else None
+
+
+def save_checkpoint(state: Path, checkpoint: Checkpoint | None) -> None:
+    """Write-then-rename, so a crash mid-write never leaves a torn state file."""
+    if checkpoint is None:
+        state.unlink(missing_ok=True)
+        return
+    tmp = state.with_suffix(".tmp")
+    tmp.write_text(json.dumps(checkpoint.to_dict()))
+    tmp.replace(state)
+
+
 async def run_worker(
     client: AsyncVoiceClient,
     state: Path,
@@ -39,8 +53,7 @@ async def run_worker(
     concurrency: int,
     crash_after: int | None = None,
 ) -> None:
-    saved = json.loads(state.read_text()) if state.exists() else None
-    resume = Checkpoint.from_dict(saved) if saved else None
+    resume = await asyncio.to_thread(load_checkpoint, state)
     print(f"worker starting at offset {resume.offset if resume else 0}")
     limit = asyncio.Semaphore(concurrency)
 
@@ -52,10 +65,10 @@ async def run_worker(
     async with sessions.pages() as pages:
         async for page in pages:
             await asyncio.gather(*(handle(s) for s in page.data))
-            state.write_text(json.dumps(sessions.checkpoint().to_dict()))
+            await asyncio.to_thread(save_checkpoint, state, sessions.checkpoint())
             if crash_after is not None and len(done) >= crash_after:
                 raise Crash(f"simulated crash after {len(done)} sessions")
-    state.unlink(missing_ok=True)  # finished: the next run starts afresh
+    await asyncio.to_thread(save_checkpoint, state, None)  # done: next run starts afresh
 
 
 async def main() -> None:
