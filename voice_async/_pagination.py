@@ -239,16 +239,12 @@ class SessionIterator:
         self._user_filters = filters
         self._filters = filters
         check.offset(start_offset, "start_offset")
-        if resume is not None and start_offset:
-            raise InvalidRequestError("start_offset", "give either start_offset or resume")
         self._pin_pending = True
         self._cursor = _Cursor()
         if resume is not None:
-            start_offset = resume.offset
-            self._cursor = _Cursor(resume.cursor_created_at, resume.cursor_ids)
-            if resume.created_before is not None:
-                self._filters = attrs.evolve(filters, created_before=resume.created_before)
-                self._pin_pending = False
+            if start_offset:
+                raise InvalidRequestError("start_offset", "give either start_offset or resume")
+            start_offset = self._resume_from(resume)
         self._offset = self._expected = start_offset
         self._base_total: int | None = None
         self._total: int | None = None
@@ -262,6 +258,15 @@ class SessionIterator:
         self.pages_fetched = 0
         self.duplicates_skipped = 0
         self.resyncs = 0
+
+    def _resume_from(self, checkpoint: Checkpoint) -> int:
+        """Restore the pin and the cursor of a checkpoint; returns its offset."""
+        self._cursor = _Cursor(checkpoint.cursor_created_at, checkpoint.cursor_ids)
+        if checkpoint.created_before is not None:
+            pinned = checkpoint.created_before
+            self._filters = attrs.evolve(self._user_filters, created_before=pinned)
+            self._pin_pending = False
+        return checkpoint.offset
 
     # -- progress and resumption -------------------------------------------
 

@@ -66,11 +66,15 @@ class Response:
 
 
 def body_excerpt(body: bytes, secrets: tuple[str, ...] = ()) -> str:
-    """A short, single-line, secret-free view of a body for error messages."""
-    text = " ".join(body[: EXCERPT_CHARS * 4].decode("utf-8", errors="replace").split())
+    """A short, single-line, secret-free view of a body for error messages.
+
+    Secrets are masked in the whole body *before* any cut: masking after it
+    would leave most of a key that straddles the cut in plain sight.
+    """
+    text = body.decode("utf-8", errors="replace")
     for secret in secrets:
         text = text.replace(secret, "****")
-    return text[:EXCERPT_CHARS]
+    return " ".join(text[: EXCERPT_CHARS * 4].split())[:EXCERPT_CHARS]
 
 
 def status_error(

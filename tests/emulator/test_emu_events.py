@@ -67,7 +67,7 @@ async def test_after_seq_replays_the_rest(emu: Emulator, http: aiohttp.ClientSes
 
 
 async def test_live_events_arrive_as_they_happen(http: aiohttp.ClientSession) -> None:
-    async with Emulator(event_interval=0.03) as emu:
+    async with Emulator(event_interval=0.02) as emu:
         session_id = (await place_call(http, emu)).json()["session_id"]
         arrivals: list[float] = []
         statuses: list[str] = []
@@ -80,7 +80,7 @@ async def test_live_events_arrive_as_they_happen(http: aiohttp.ClientSession) ->
                     statuses.append(str(session["status"]))
         assert ws.close_code == 1000
         assert statuses == ["ringing"]
-        assert arrivals[-1] - arrivals[0] >= 0.03 * (len(arrivals) - 1) * 0.7
+        assert arrivals[-1] - arrivals[0] >= 0.02 * (len(arrivals) - 1) * 0.7
         emu.event_interval = 0
         with pytest.raises(ValueError):
             emu.event_interval = -1

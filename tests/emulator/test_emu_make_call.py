@@ -168,7 +168,7 @@ async def test_same_key_other_body_is_409_conflict(
 async def test_same_key_while_in_flight_is_409_in_progress(
     emu: Emulator, http: aiohttp.ClientSession
 ) -> None:
-    emu.faults.latency(0.4, route="make_call")
+    emu.faults.latency(0.3, route="make_call")
     first = asyncio.ensure_future(place_call(http, emu, key="key-3"))
     await wait_until(lambda: emu.stats.requests["make_call"] >= 1)
     await asyncio.sleep(0.05)
@@ -186,7 +186,7 @@ async def test_same_key_while_in_flight_is_409_in_progress(
 async def test_a_conflicting_body_wins_over_in_progress(
     emu: Emulator, http: aiohttp.ClientSession
 ) -> None:
-    emu.faults.latency(0.3, route="make_call")
+    emu.faults.latency(0.2, route="make_call")
     first = asyncio.ensure_future(place_call(http, emu, key="key-4"))
     await wait_until(lambda: emu.stats.requests["make_call"] >= 1)
     await asyncio.sleep(0.05)

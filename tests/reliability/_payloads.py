@@ -86,10 +86,11 @@ def encode(value: Any) -> bytes:
 
 def event(seq: int, type_: str = "transcript.final", /, **extra: Any) -> str:
     """One events frame; ``data`` fits ``type_``; ``extra`` overrides or adds fields."""
-    data: dict[str, Any] = {
+    typed: dict[str, dict[str, Any]] = {
         "transcript.final": {"role": "caller", "text": f"utterance {seq}"},
         "session.ended": {"status": "completed", "duration_seconds": 3},
-    }.get(type_, {"anything": seq})
+    }
+    data = typed.get(type_, {"anything": seq})
     frame = {"type": type_, "session_id": "vs_1", "seq": seq, "ts": EVENT_TS, "data": data}
     frame.update(extra)
     return json.dumps(frame)

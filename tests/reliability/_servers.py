@@ -79,7 +79,9 @@ class ScriptedServer:
         await request.read()
         upgrade = headers.get("upgrade", "").lower() == "websocket"
         if self.redirect_to is not None:
-            origin = self.redirect_to.replace("http://", "ws://", 1) if upgrade else self.redirect_to
+            origin = (
+                self.redirect_to.replace("http://", "ws://", 1) if upgrade else self.redirect_to
+            )
             return web.Response(status=307, headers={"Location": origin + request.path_qs})
         if request.path.endswith("/events") and upgrade:
             return await self._events(request)

@@ -50,7 +50,7 @@ def _assert_exactly_once(events: list[SessionEvent], session_id: str, n: int) ->
 
 
 def _first_difference(seqs: list[int], n: int) -> str:
-    for index, (got, want) in enumerate(zip(seqs, range(1, n + 1))):
+    for index, (got, want) in enumerate(zip(seqs, range(1, n + 1), strict=False)):
         if got != want:
             return f"at index {index}: got seq {got}, expected {want}"
     return f"got {len(seqs)} events, expected {n}"
@@ -65,7 +65,7 @@ async def test_every_event_once_in_order_through_drops(emu: Emulator, mode: str)
         client._transport._sleep = sleep
         results = await asyncio.gather(*(_consume(client, i) for i in ids))
     drops_per_stream = (N_EVENTS - 1) // K  # none after the final event
-    for session_id, (events, reconnects) in zip(ids, results):
+    for session_id, (events, reconnects) in zip(ids, results, strict=True):
         _assert_exactly_once(events, session_id, N_EVENTS)
         assert reconnects == drops_per_stream
     assert emu.stats.ws_drops == STREAMS * drops_per_stream

@@ -47,7 +47,9 @@ agent_keys = st.one_of(
 )
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 metadatas = st.one_of(
@@ -92,8 +94,13 @@ async def client(emu: Emulator) -> Any:
 @example(to="+15555555678", from_="+15555551234", agent_key="a b", metadata=None, key="k")
 @example(to="+15555555678", from_="+15555551234", agent_key="a", metadata=None, key="has space")
 async def test_make_call_inputs(
-    emu: Emulator, client: AsyncVoiceClient, to: Any, from_: Any, agent_key: Any,
-    metadata: Any, key: Any,
+    emu: Emulator,
+    client: AsyncVoiceClient,
+    to: Any,
+    from_: Any,
+    agent_key: Any,
+    metadata: Any,
+    key: Any,
 ) -> None:
     result = await attempt(
         emu,
@@ -126,8 +133,9 @@ stamps = st.one_of(
     st.none(),
     st.datetimes(timezones=st.none() | st.timezones()),
     st.text(max_size=30),
-    st.from_regex(r"20[0-9]{2}-[0-9]{2}-[0-9]{2}(T[0-9:.]{0,15})?(Z|[+-][0-9]{2}:?[0-9]{2})?",
-                  fullmatch=True),
+    st.from_regex(
+        r"20[0-9]{2}-[0-9]{2}-[0-9]{2}(T[0-9:.]{0,15})?(Z|[+-][0-9]{2}:?[0-9]{2})?", fullmatch=True
+    ),
 )
 
 
@@ -148,9 +156,7 @@ async def test_list_inputs(
             limit=limit, offset=offset, created_after=after, created_before=before
         ),
     )
-    in_range = (
-        type(limit) is int and 1 <= limit <= 100 and type(offset) is int and offset >= 0
-    )
+    in_range = type(limit) is int and 1 <= limit <= 100 and type(offset) is int and offset >= 0
     if isinstance(result, InvalidRequestError):
         assert not in_range or result.field in ("created_after", "created_before"), str(result)
         return

@@ -77,7 +77,10 @@ async def _busy_session(emu: Emulator) -> list[object]:
         emu.faults.clear()
         config = await client.admin.get_runtime_config(emu.tenant_id)
         await client.admin.update_runtime_config(emu.tenant_id, voice="verse")
-        await _try(client.admin.update_runtime_config(emu.tenant_id, voice="x", if_match=config.version), found)
+        await _try(
+            client.admin.update_runtime_config(emu.tenant_id, voice="x", if_match=config.version),
+            found,
+        )
         await _try(client.sessions.get("vs_missing"), found)
         emu.faults.ws_drop_every(5, "abrupt")
         await _drain_events(client, emu.add_event_session(20), found)

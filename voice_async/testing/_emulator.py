@@ -67,7 +67,6 @@ class Emulator:
             list_shape=_check_shape(list_shape),
             faults=faults or FaultPlan(),
             sessions=SessionStore(SeededSessions(sessions, seed, anchor, tenant_id), anchor, rng),
-            rng=rng,
         )
         self._state.configs.add_tenant(tenant_id)
         self._runner: web.AppRunner | None = None

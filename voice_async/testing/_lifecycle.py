@@ -6,9 +6,15 @@ updating the session's ``status``/``started_at``/``ended_at``/``duration_seconds
 as it goes. With ``event_interval=0`` the task still yields to the loop
 between events, so clients observe the same ordering as with real delays.
 
-The script is drawn from ``random.Random((seed, n))`` where ``n`` counts calls
-created by this emulator: the same seed and the same sequence of calls give
-the same conversations.
+The script is drawn from an rng seeded with ``(seed, n)`` where ``n`` counts
+sessions created by this emulator: the same seed and the same sequence of
+calls give the same conversations.
+
+Placed calls complete normally. ``metadata["emulator_outcome"]`` set to one of
+``failed``, ``no_answer``, ``busy`` or ``canceled`` makes the simulated call
+end that way instead (ringing, then the final status, no conversation), so SDK
+tests can exercise unhappy endings. ``add_event_session(status=...)`` accepts
+any string, including statuses the contract does not know yet.
 """
 
 from __future__ import annotations

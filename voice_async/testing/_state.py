@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import random
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
-
-from aiohttp import web
 
 from ._faults import FaultPlan
 from ._store import IdempotencyStore, RuntimeConfigStore, SessionStore
@@ -47,7 +44,6 @@ class EmulatorState:
     list_shape: ListShape
     faults: FaultPlan
     sessions: SessionStore
-    rng: random.Random
     stats: EmulatorStats = field(default_factory=EmulatorStats)
     idempotency: IdempotencyStore = field(default_factory=IdempotencyStore)
     configs: RuntimeConfigStore = field(default_factory=RuntimeConfigStore)
@@ -55,4 +51,3 @@ class EmulatorState:
     call_counter: int = 0
     closing: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
-    sockets: set[web.WebSocketResponse] = field(default_factory=set)

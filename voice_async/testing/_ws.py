@@ -49,11 +49,7 @@ async def events_handler(state: EmulatorState, request: web.Request) -> web.Stre
     elif source is None:
         await ws.close(code=CLOSE_UNKNOWN_SESSION, message=b"unknown session")
     else:
-        state.sockets.add(ws)
-        try:
-            await _stream(state, request, ws, source, after_seq)
-        finally:
-            state.sockets.discard(ws)
+        await _stream(state, request, ws, source, after_seq)
     return ws
 
 
