@@ -182,13 +182,17 @@ def result(
     target: float | None = None,
     better: Literal["higher", "lower"] = "higher",
     note: str = "",
+    ratio: float | None = None,
 ) -> Row:
-    """One row of the summary table: ``ratio`` is always ``sdk / baseline``.
+    """One row of the summary table: ``ratio`` is ``sdk / baseline``.
 
     ``better="higher"`` (throughput) passes when ``ratio >= target``;
     ``better="lower"`` (time, memory) passes when ``ratio <= target``.
+    Pass ``ratio`` when it was measured more robustly than the quotient of
+    the two medians (e.g. the median of per-round ratios).
     """
-    ratio = sdk / baseline if baseline else float("nan")
+    if ratio is None:
+        ratio = sdk / baseline if baseline else float("nan")
     op = ">=" if better == "higher" else "<="
     ok = None if target is None else (ratio >= target if better == "higher" else ratio <= target)
     return {

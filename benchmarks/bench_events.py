@@ -1,54 +1,58 @@
-"""P3: live events -- SDK ``EventStream`` vs a raw ``websockets`` + ``json.loads`` loop.
+"""P3: live events -- the SDK's typed ``EventStream`` vs a raw websockets loop, same run.
 
-    .venv/bin/python benchmarks/bench_events.py [--events 200000] [--rounds 5]
+    .venv/bin/python -m benchmarks.bench_events [--events 200000] [--rounds 5] [--profile]
 
-The emulator runs in a child process (its own CPU, its own event loop), so the
-client side is what is measured.  Each round streams the same finished session
-of ``--events`` synthetic events once through each client, alternating the
-order.  Reported per client: events per wall-clock second, and events per
-second of the client process's own CPU time (``time.process_time``; the
-emulator's CPU is in the child and not counted).  The CPU figure is what the
-client costs and is stable on a shared, noisy machine; wall-clock is what a
-user sees.  Ratios are of medians.
+The emulator runs in a child process pinned to its own CPU (this process, the
+clients, is pinned to another one) and serves one finished session of
+``--events`` small synthetic events, as fast as it can.  Clients:
 
-Clients:
+* ``sdk``: ``async for event in client.sessions.events(id)`` -> typed
+  ``SessionEvent``s, with seq tracking, dedup and gap checks;
+* ``raw``: ``websockets.asyncio.client.connect`` + ``json.loads`` per frame,
+  with the SDK's transport settings (no compression, same ``max_queue``);
+* ``recv-only``: the raw loop without ``json.loads``.  It is the ceiling of
+  server + socket: were it no faster than ``raw``, the server would be the
+  bottleneck and the ratio would flatter the SDK.
 
-* ``recv-only``: raw websockets, frames read and dropped (server + socket
-  ceiling: if it were no faster than ``raw``, the server would be the
-  bottleneck and the ratio meaningless);
-* ``raw``: raw websockets with ``json.loads`` per frame (the baseline);
-* ``sdk``: ``client.sessions.events(...)`` -> typed ``SessionEvent``s, with
-  seq tracking, dedup and gap checks.
+Each round streams the whole session once per client, back to back, in a
+rotating order; the ratio reported is the median of the per-round ratios
+(robust to the machine getting busier between rounds), next to the median
+events/s and the client CPU per event (``process_time``: client cost apart
+from server cost).  Target: SDK >= 0.7x raw.
 
-Both websockets clients use the same transport settings as the SDK (no
-compression, same ``max_queue``).  Then the emulator drops the socket every
-``--drop-every`` events (abrupt close, then 1012) and the SDK stream must
-deliver seqs 1..N exactly once, in order.
+Then the emulator drops the socket every ``--drop-every`` events (abrupt TCP
+close, then close code 1012) and the SDK stream must deliver seqs 1..N exactly
+once, in order; those rows compare with the SDK's own drop-free rate.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import json
 import multiprocessing as mp
-import platform
-import statistics
-import sys
-import time
+import os
+import pstats
 from collections.abc import Awaitable, Callable
 from multiprocessing.connection import Connection
-from typing import Any
 
 from websockets.asyncio.client import connect
-from websockets.version import version as websockets_version
 
 from voice_async import AsyncVoiceClient
 
+from ._common import Row, cpu_timer, median, pin_client, result
+
+CASE = "P3"
+TARGET = 0.7
 MAX_QUEUE = 16  # the SDK's default, given to the raw clients too
+DROP_MODES = ("abrupt", "1012")
 
 
-# -- the emulator, in its own process ------------------------------------------
+# -- the emulator, in its own process ------------------------------------------------
+# Not ``EmulatorProcess`` (the CLI): this benchmark needs ``add_event_session``
+# and ``faults.ws_drop_every``, so the child runs the Emulator API and takes
+# commands over a pipe.
 
 
 def _serve(conn: Connection, n_events: int) -> None:
@@ -60,48 +64,62 @@ async def _serve_async(conn: Connection, n_events: int) -> None:
 
     loop = asyncio.get_running_loop()
     async with Emulator() as emu:
-        session_id = emu.add_event_session(n_events)
-        conn.send((emu.base_url, emu.api_key, session_id))
+        conn.send((emu.base_url, emu.api_key, emu.add_event_session(n_events)))
         while True:
             command = await loop.run_in_executor(None, conn.recv)
             if command[0] == "stop":
                 return
-            if command[0] == "drop":  # ("drop", k, mode) / ("drop", None, "abrupt")
-                emu.faults.ws_drop_every(command[1], command[2])
-            conn.send(("ok", emu.stats.ws_connects, emu.stats.ws_drops))
+            emu.faults.ws_drop_every(command[1], command[2])  # ("drop", k | None, mode)
+            conn.send((emu.stats.ws_connects, emu.stats.ws_drops))
 
 
 class Server:
+    """The emulator child: ``with Server(n) as server:`` -> base_url, api_key, session_id."""
+
     def __init__(self, n_events: int) -> None:
         ctx = mp.get_context("spawn")
         self._conn, child = ctx.Pipe()
         self._proc = ctx.Process(target=_serve, args=(child, n_events), daemon=True)
+        self.n_events = n_events
+        self.base_url = self.api_key = self.session_id = ""
+
+    def __enter__(self) -> Server:
+        cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
         self._proc.start()
+        if len(cpus) >= 2 and self._proc.pid is not None:
+            os.sched_setaffinity(self._proc.pid, {cpus[-1]})
+        pin_client()
         self.base_url, self.api_key, self.session_id = self._conn.recv()
+        return self
 
-    def command(self, *args: Any) -> tuple[Any, ...]:
-        self._conn.send(args)
-        reply: tuple[Any, ...] = self._conn.recv()
-        return reply
-
-    def stop(self) -> None:
+    def __exit__(self, *exc: object) -> None:
         self._conn.send(("stop",))
         self._proc.join(10)
+        if self._proc.is_alive():
+            self._proc.kill()
+
+    def drops(self, every: int | None, mode: str = "abrupt") -> tuple[int, int]:
+        """Set the drop fault; returns the emulator's (ws_connects, ws_drops) so far."""
+        self._conn.send(("drop", every, mode))
+        counters: tuple[int, int] = self._conn.recv()
+        return counters
+
+    @property
+    def ws_url(self) -> str:
+        base = self.base_url.replace("http://", "ws://", 1)
+        return f"{base}/api/v1/voice-sessions/{self.session_id}/events?after_seq=0"
 
 
-# -- the clients ---------------------------------------------------------------
+# -- the clients ---------------------------------------------------------------------
 
-
-def _ws_url(server: Server) -> str:
-    base = server.base_url.replace("http://", "ws://", 1)
-    return f"{base}/api/v1/voice-sessions/{server.session_id}/events?after_seq=0"
+Stream = Callable[[Server, AsyncVoiceClient], Awaitable[int]]
 
 
 async def recv_only(server: Server, _: AsyncVoiceClient) -> int:
     count = 0
     headers = {"Authorization": f"Bearer {server.api_key}"}
     async with connect(
-        _ws_url(server), additional_headers=headers, compression=None, max_queue=MAX_QUEUE
+        server.ws_url, additional_headers=headers, compression=None, max_queue=MAX_QUEUE
     ) as ws:
         async for _frame in ws:
             count += 1
@@ -112,7 +130,7 @@ async def raw(server: Server, _: AsyncVoiceClient) -> int:
     count = 0
     headers = {"Authorization": f"Bearer {server.api_key}"}
     async with connect(
-        _ws_url(server), additional_headers=headers, compression=None, max_queue=MAX_QUEUE
+        server.ws_url, additional_headers=headers, compression=None, max_queue=MAX_QUEUE
     ) as ws:
         async for frame in ws:
             json.loads(frame)
@@ -128,89 +146,136 @@ async def sdk(server: Server, client: AsyncVoiceClient) -> int:
     return count
 
 
-Runner = Callable[[Server, AsyncVoiceClient], Awaitable[int]]
+CLIENTS: dict[str, Stream] = {"sdk": sdk, "raw": raw, "recv-only": recv_only}
+Sample = tuple[float, float]  # (events/s, client CPU us per event) of one full stream
 
 
-async def timed(
-    runner: Runner, server: Server, client: AsyncVoiceClient, n: int
-) -> tuple[float, float]:
-    """(events per wall second, events per client CPU second) of one run."""
-    wall, cpu = time.perf_counter(), time.process_time()
-    got = await runner(server, client)
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    if got != n:
-        raise SystemExit(f"{runner.__name__} received {got} events, expected {n}")
-    return n / wall, n / cpu
+async def measure(stream: Stream, server: Server, client: AsyncVoiceClient) -> Sample:
+    with cpu_timer() as elapsed:
+        got = await stream(server, client)
+    wall, cpu = elapsed()
+    if got != server.n_events:
+        raise RuntimeError(f"received {got} events, expected {server.n_events}")
+    return got / wall, cpu / got * 1e6
 
 
-async def throughput(server: Server, client: AsyncVoiceClient, n: int, rounds: int) -> None:
-    runners: list[Runner] = [recv_only, raw, sdk]
-    await timed(raw, server, client, n)  # warm up both sides (imports, caches)
-    await timed(sdk, server, client, n)
-    runs: dict[str, list[tuple[float, float]]] = {r.__name__: [] for r in runners}
-    for i in range(rounds):
-        order = runners if i % 2 == 0 else runners[::-1]
-        for runner in order:
-            runs[runner.__name__].append(await timed(runner, server, client, n))
-    print(f"\n{n:,} events x {rounds} rounds, median (min..max):")
-    print(f"  {'client':<10} {'events/s (wall)':>28} {'events per client CPU-s':>30}")
-    medians: dict[str, tuple[float, float]] = {}
-    for name, values in runs.items():
-        walls, cpus = [w for w, _ in values], [c for _, c in values]
-        medians[name] = (statistics.median(walls), statistics.median(cpus))
-        print(
-            f"  {name:<10} {medians[name][0]:>10,.0f} ({min(walls):>7,.0f}..{max(walls):>7,.0f})"
-            f" {medians[name][1]:>12,.0f} ({min(cpus):>7,.0f}..{max(cpus):>7,.0f})"
-        )
-    wall_ratio = medians["sdk"][0] / medians["raw"][0]
-    cpu_ratio = medians["sdk"][1] / medians["raw"][1]
-    print(f"  sdk / raw: {wall_ratio:.2f}x wall, {cpu_ratio:.2f}x client CPU  (target >= 0.70)")
-    print(f"  raw / recv-only (wall): {medians['raw'][0] / medians['recv_only'][0]:.2f}x")
+async def compare(server: Server, client: AsyncVoiceClient, rounds: int) -> dict[str, list[Sample]]:
+    samples: dict[str, list[Sample]] = {name: [] for name in CLIENTS}
+    for stream in CLIENTS.values():  # warm up: imports, caches, the emulator's frames
+        await measure(stream, server, client)
+    names = list(CLIENTS)
+    for index in range(rounds):
+        order = names[index % len(names) :] + names[: index % len(names)]
+        for name in order:
+            samples[name].append(await measure(CLIENTS[name], server, client))
+    return samples
 
 
 async def with_drops(
-    server: Server, client: AsyncVoiceClient, n: int, every: int, mode: str
-) -> None:
-    _, connects_before, drops_before = server.command("drop", every, mode)
-    started = time.perf_counter()
-    expected = 1
-    async with client.sessions.events(server.session_id) as stream:
-        async for event in stream:
-            if event.seq != expected:
-                raise SystemExit(f"drop test: got seq {event.seq}, expected {expected}")
-            expected += 1
-    elapsed = time.perf_counter() - started
-    _, connects, drops = server.command("drop", None, "abrupt")
-    if expected - 1 != n:
-        raise SystemExit(f"drop test: stream ended after {expected - 1} events of {n}")
+    server: Server, client: AsyncVoiceClient, every: int, mode: str, clean_rate: float
+) -> Row:
+    """Stream through drops; the row fails unless seqs 1..N came once, in order."""
+    connects0, drops0 = server.drops(every, mode)
+    expected, in_order = 1, True
+    with cpu_timer() as elapsed:
+        async with client.sessions.events(server.session_id) as stream:
+            async for event in stream:
+                in_order = in_order and event.seq == expected
+                expected += 1
+    wall, _ = elapsed()
+    connects, drops = server.drops(None)
+    delivered = expected - 1
+    exact = in_order and delivered == server.n_events
     print(
-        f"  drop every {every:,} ({mode}): {n:,} events exactly once, in order; "
-        f"{stream.reconnects} reconnects ({drops - drops_before} server drops, "
-        f"{connects - connects_before} handshakes), {stream.duplicates} duplicates dropped, "
-        f"{elapsed:.2f}s = {n / elapsed:,.0f} events/s"
+        f"  drop every {every:,} ({mode}): {delivered:,} of {server.n_events:,} events, "
+        f"{'exactly once and in order' if exact else 'NOT EXACTLY ONCE'}; "
+        f"{stream.reconnects} reconnects, {drops - drops0} server drops, "
+        f"{connects - connects0} handshakes, {stream.duplicates} duplicates dropped, {wall:.2f}s"
     )
+    row = result(
+        CASE,
+        f"{server.n_events:,} events, socket dropped every {every:,} ({mode})",
+        sdk=delivered / wall,
+        baseline=clean_rate,
+        baseline_name="sdk, no drops",
+        unit="events/s",
+        note=f"{'exactly once, in order' if exact else 'LOST OR REORDERED'}; "
+        f"{stream.reconnects} reconnects",
+    )
+    if not exact:
+        row["ok"] = False
+    return row
 
 
-async def main() -> None:
+def _rows(server: Server, samples: dict[str, list[Sample]]) -> list[Row]:
+    mine, theirs, ceiling = samples["sdk"], samples["raw"], samples["recv-only"]
+    paired = [a[0] / b[0] for a, b in zip(mine, theirs, strict=True)]
+    cpu_mine, cpu_theirs = median([s[1] for s in mine]), median([s[1] for s in theirs])
+    raw_vs_ceiling = median([s[0] for s in theirs]) / median([s[0] for s in ceiling])
+    return [
+        result(
+            CASE,
+            f"{server.n_events:,} events streamed, typed",
+            sdk=median([s[0] for s in mine]),
+            baseline=median([s[0] for s in theirs]),
+            baseline_name="raw websockets + json.loads",
+            unit="events/s",
+            target=TARGET,
+            ratio=median(paired),
+            note=f"client CPU/event {cpu_mine:.1f} vs {cpu_theirs:.1f} us; "
+            f"raw at {raw_vs_ceiling:.2f}x of recv-only",
+        )
+    ]
+
+
+async def run_async(n_events: int, rounds: int, drop_every: int) -> list[Row]:
+    with Server(n_events) as server:
+        async with AsyncVoiceClient(api_key=server.api_key, base_url=server.base_url) as client:
+            samples = await compare(server, client, rounds)
+            for name, got in samples.items():
+                rates = ", ".join(f"{rate:,.0f}" for rate, _ in got)
+                print(f"  {name:<9} events/s per round: {rates}")
+            rows = _rows(server, samples)
+            clean = median([s[0] for s in samples["sdk"]])
+            for mode in DROP_MODES:
+                rows.append(await with_drops(server, client, drop_every, mode, clean))
+    return rows
+
+
+def run(quick: bool = False) -> list[Row]:
+    """The runner's entry point (see benchmarks/README.md)."""
+    n_events = 50_000 if quick else 200_000
+    return asyncio.run(run_async(n_events, rounds=3 if quick else 5, drop_every=1_000))
+
+
+async def profile_sdk(n_events: int) -> None:
+    """cProfile of the SDK stream alone (the server is in its own process)."""
+    with Server(n_events) as server:
+        async with AsyncVoiceClient(api_key=server.api_key, base_url=server.base_url) as client:
+            await measure(sdk, server, client)
+            profiler = cProfile.Profile()
+            profiler.enable()
+            await measure(sdk, server, client)
+            profiler.disable()
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--drop-every", type=int, default=1000)
-    args = parser.parse_args()
-    print(
-        f"python {platform.python_version()} ({sys.platform}), "
-        f"websockets {websockets_version}, emulator in a child process"
-    )
-    server = Server(args.events)
-    try:
-        async with AsyncVoiceClient(api_key=server.api_key, base_url=server.base_url) as client:
-            await throughput(server, client, args.events, args.rounds)
-            print("\nwith the emulator dropping the socket:")
-            for mode in ("abrupt", "1012"):
-                await with_drops(server, client, args.events, args.drop_every, mode)
-    finally:
-        server.stop()
+    parser.add_argument("--drop-every", type=int, default=1_000)
+    parser.add_argument("--profile", action="store_true", help="profile the SDK instead")
+    args = parser.parse_args(argv)
+    if args.profile:
+        asyncio.run(profile_sdk(args.events))
+        return 0
+    rows = asyncio.run(run_async(args.events, args.rounds, args.drop_every))
+    from .run import print_table
+
+    print_table(rows)
+    return 0 if all(row["ok"] is not False for row in rows) else 1
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    raise SystemExit(main())

@@ -116,16 +116,16 @@ def write_readme(rows: list[Row], description: str, quick: bool) -> None:
         raise SystemExit(f"{README} has no {START} ... {END} block to replace")
     stamp = time.strftime("%Y-%m-%d")
     mode = " (--quick)" if quick else ""
-    block = (
-        f"{START}\nLatest run{mode}, {stamp}: {description}\n\n{markdown_table(rows)}\n{END}"
-    )
+    block = f"{START}\nLatest run{mode}, {stamp}: {description}\n\n{markdown_table(rows)}\n{END}"
     head, rest = text.split(START, 1)
     README.write_text(head + block + rest.split(END, 1)[1])
     print(f"wrote the table to {README}")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--quick", action="store_true", help="fewer rounds and calls")
     parser.add_argument("--only", default="", help="comma-separated: calls,import or P1,P4")
     parser.add_argument("--write-readme", action="store_true", help="record the table")

@@ -165,13 +165,13 @@ def _register_model(cls: type[Any]) -> None:
     unstructure = make_dict_unstructure_fn(cls, converter, **renames)  # type: ignore[arg-type]
 
     def structure_hook(data: object, _: object) -> Any:
-        if not isinstance(data, Mapping):
+        # ``type(...) is dict`` first: the ABC check is slow and events are hot.
+        if type(data) is not dict and not isinstance(data, Mapping):
             raise TypeError(f"expected a JSON object for {cls.__name__}")
         obj = structure(data, cls)
-        if has_extra:
+        if has_extra and not known.issuperset(data):
             extra = {k: v for k, v in data.items() if k not in known}
-            if extra:
-                obj = attrs.evolve(obj, extra=extra)
+            obj = attrs.evolve(obj, extra=extra)
         return obj
 
     def unstructure_hook(obj: Any) -> dict[str, Any]:
@@ -182,6 +182,11 @@ def _register_model(cls: type[Any]) -> None:
 
     converter.register_structure_hook(cls, structure_hook)
     converter.register_unstructure_hook(cls, unstructure_hook)
+    _STRUCTURE_HOOKS[cls] = structure_hook
+
+
+#: The hooks made by ``_register_model``, for callers that skip the dispatch.
+_STRUCTURE_HOOKS: dict[type[Any], Callable[[object, object], Any]] = {}
 
 
 EVENT_DATA: dict[str, type[Any]] = {
@@ -200,23 +205,36 @@ for _cls in (Call, VoiceSession, RuntimeConfig, *dict.fromkeys(EVENT_DATA.values
     _register_model(_cls)
 
 _EVENT_TYPES = {m.value: m for m in EventType}
+_EVENT_DATA_HOOKS = {type_: _STRUCTURE_HOOKS[cls] for type_, cls in EVENT_DATA.items()}
 
 
 def _structure_event(obj: object, _: object) -> SessionEvent:
-    """Hand-written because ``data``'s type depends on ``type`` (and it is hot)."""
-    if not isinstance(obj, Mapping):
+    """Hand-written because ``data``'s type depends on ``type`` (and it is hot).
+
+    A live stream decodes every frame here, so the common case (a ``dict``
+    with well-typed fields) is checked with ``type(...) is`` and the data hook
+    is called without the converter's dispatch; anything else goes through
+    the same strict checks as everywhere.
+    """
+    if type(obj) is not dict and not isinstance(obj, Mapping):
         raise TypeError("expected a JSON object for SessionEvent")
-    type_ = _strict_str(obj["type"], None)
+    type_ = obj["type"]
+    if type(type_) is not str:
+        type_ = _strict_str(type_, None)
     raw_data = obj.get("data")
-    raw_data = {} if raw_data is None else _json_object(raw_data, None)
-    data_cls = EVENT_DATA.get(type_)
-    data: EventData = raw_data if data_cls is None else converter.structure(raw_data, data_cls)
+    if raw_data is None:
+        raw_data = {}
+    elif type(raw_data) is not dict:
+        raw_data = _json_object(raw_data, None)
+    hook = _EVENT_DATA_HOOKS.get(type_)
+    data: EventData = dict(raw_data) if hook is None else hook(raw_data, None)
+    session_id, seq = obj["session_id"], obj["seq"]
     return SessionEvent(
-        type=_EVENT_TYPES.get(type_, type_),
-        session_id=_strict_str(obj["session_id"], None),
-        seq=_strict_int(obj["seq"], None),
-        ts=parse_datetime(obj["ts"]),
-        data=data,
+        _EVENT_TYPES.get(type_, type_),
+        session_id if type(session_id) is str else _strict_str(session_id, None),
+        seq if type(seq) is int else _strict_int(seq, None),
+        parse_datetime(obj["ts"]),
+        data,
     )
 
 

@@ -25,9 +25,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncGenerator
 from types import TracebackType
-from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import (
@@ -63,7 +62,7 @@ from ._retry import RetryPolicy, parse_retry_after
 from ._transport import Transport, status_error
 from .resources.sessions import session_path
 
-__all__ = ["EventStream", "SessionWatch", "watch_sessions"]
+__all__ = ["EventStream"]
 
 logger = logging.getLogger("voice_async")
 
@@ -176,6 +175,11 @@ class EventStream:
     memory bound for a slow consumer), ``max_size`` (largest frame in bytes),
     ``compression`` (offer permessage-deflate), ``allow_initial_gap`` (a fresh
     stream accepts whatever first seq the server still has).
+
+    A consumer that stalls longer than ``ping_interval + ping_timeout`` on one
+    event also stalls the reading of pongs, so the connection is then taken
+    for dead and replaced: harmless (the new one resumes after ``last_seq``),
+    but raise ``ping_timeout`` for consumers that block that long.
 
     Leaving the ``async for`` (or the ``async with``) closes the connection;
     a stream is iterated once.  Prefer ``async with`` (or
@@ -428,6 +432,14 @@ class EventStream:
         code = _close_code(exc)
         action = close_action(code)
         if action is Action.END:
+            # session.ended returns from the loop before any close is read, so
+            # this is a 1000 without it: a replay already past the end, or a
+            # server that ended the stream early.  Worth a line in the log.
+            logger.info(
+                "events stream %s: closed by the server (1000) at after_seq=%d",
+                self._session_id,
+                self._tracker.last_seq,
+            )
             self._finished = True
             return
         if action is not Action.RECONNECT:
@@ -476,119 +488,3 @@ class EventStream:
             expected_seq=expected,
             got_seq=got_seq,
         )
-
-
-class SessionWatch:
-    """Several sessions' live events merged into one stream (``sessions.watch``).
-
-    Each session keeps its own order and exactly-once delivery (one
-    :class:`EventStream` each); events of different sessions interleave as
-    they arrive.  One pump task per session feeds a bounded queue, so a slow
-    consumer blocks the pumps, which stop reading their sockets: memory stays
-    bounded by ``max_pending`` plus each stream's ``max_queue``.
-
-    Iteration ends when every session has ended.  The first stream that fails
-    for good stops them all and its error is raised.  :attr:`last_seqs` holds,
-    per session, the seq of the last event *handed to the caller* (not merely
-    queued): the ``after_seq`` values to resume with.
-    """
-
-    def __init__(self, streams: list[EventStream], *, max_pending: int = 64) -> None:
-        self._streams = streams
-        self._max_pending = _count("max_pending", max_pending, 1)
-        self._delivered = {s.session_id: s.after_seq for s in streams}
-        self._iterating = False
-
-    @property
-    def last_seqs(self) -> dict[str, int]:
-        return dict(self._delivered)
-
-    def __repr__(self) -> str:
-        return f"<SessionWatch sessions={len(self._streams)}>"
-
-    async def __aenter__(self) -> SessionWatch:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Close every session's connection (concurrently).  Idempotent."""
-        await asyncio.gather(*(stream.aclose() for stream in self._streams))
-
-    def __aiter__(self) -> AsyncIterator[SessionEvent]:
-        if self._iterating:
-            raise RuntimeError("this SessionWatch is already being iterated")
-        self._iterating = True
-        return self._events()
-
-    async def _events(self) -> AsyncIterator[SessionEvent]:
-        queue: asyncio.Queue[_Item] = asyncio.Queue(self._max_pending)
-        pumps = [asyncio.ensure_future(_pump(stream, queue)) for stream in self._streams]
-        try:
-            running = len(pumps)
-            while running:
-                session_id, item = await queue.get()
-                if item is None:
-                    running -= 1
-                elif isinstance(item, BaseException):
-                    raise item
-                else:
-                    self._delivered[session_id] = item.seq
-                    yield item
-        except asyncio.CancelledError:
-            for stream in self._streams:
-                stream._abort()
-            raise
-        finally:
-            # Close the sockets first (a normal 1000 close, which also ends a
-            # pump blocked in recv), then stop pumps blocked on a full queue.
-            await self.aclose()
-            for pump in pumps:
-                pump.cancel()
-            await asyncio.gather(*pumps, return_exceptions=True)
-
-
-def watch_sessions(
-    transport: Transport,
-    session_ids: Iterable[str],
-    *,
-    after_seq: Mapping[str, int] | None = None,
-    max_pending: int = 64,
-    **options: Any,
-) -> SessionWatch:
-    """One :class:`EventStream` per distinct id (``options`` go to each), merged."""
-    resume = after_seq or {}
-    ids = list(dict.fromkeys(session_ids))
-    if not ids:
-        raise InvalidRequestError("session_ids", "must name at least one session")
-    unknown = set(resume) - set(ids)
-    if unknown:
-        raise InvalidRequestError("after_seq", f"names sessions not watched: {sorted(unknown)}")
-    streams = [EventStream(transport, sid, after_seq=resume.get(sid, 0), **options) for sid in ids]
-    return SessionWatch(streams, max_pending=max_pending)
-
-
-#: What a pump puts in the shared queue: (session id, an event, its stream's
-#: final error, or ``None`` when the stream ended).
-_Item = tuple[str, "SessionEvent | BaseException | None"]
-
-
-async def _pump(stream: EventStream, queue: asyncio.Queue[_Item]) -> None:
-    """Move one stream's events into the shared queue, then its end or error."""
-    session_id = stream.session_id
-    events = aiter(stream)
-    try:
-        async for event in events:
-            await queue.put((session_id, event))
-    except Exception as exc:
-        await queue.put((session_id, exc))
-    else:
-        await queue.put((session_id, None))
-    finally:
-        await events.aclose()

@@ -14,7 +14,8 @@ from .._models import Direction, SessionPage, SessionStatus, VoiceSession
 from .._transport import Transport
 
 if TYPE_CHECKING:
-    from .._events import EventStream, SessionWatch
+    from .._events import EventStream
+    from .._events_watch import SessionWatch
     from .._pagination import Checkpoint, SessionIterator
 
 SESSIONS_PATH = "/api/v1/voice-sessions"
@@ -197,7 +198,7 @@ class SessionsResource:
         when all have ended.  ``after_seq`` maps session id to where to resume
         (see ``watch.last_seqs``); ``options`` are those of :meth:`events`.
         """
-        from .._events import watch_sessions
+        from .._events_watch import watch_sessions
 
         return watch_sessions(
             self._transport,
