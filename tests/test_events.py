@@ -708,3 +708,17 @@ def test_decode_event() -> None:
         decode_event("[1, 2")
     with pytest.raises(APIResponseValidationError):
         decode_event('{"type": "x"}')
+
+
+def test_decode_event_keeps_strict_types_and_extras() -> None:
+    """The converter's fast path for events is as strict as the general one."""
+    typed = decode_event(frame(5, data={"role": "agent", "text": "hi", "lang": "en"}))
+    assert isinstance(typed.data, TranscriptData) and typed.data.extra == {"lang": "en"}
+    assert decode_event(frame(5).replace('"seq": 5', '"seq": 5.0')).seq == 5
+    for bad in ('"seq": true', '"seq": "5"'):
+        with pytest.raises(APIResponseValidationError):
+            decode_event(frame(5).replace('"seq": 5', bad))
+    with pytest.raises(APIResponseValidationError):
+        decode_event(frame(5, data={"role": "agent", "text": 7}))
+    with pytest.raises(APIResponseValidationError):
+        decode_event(frame(5, data=[1]))

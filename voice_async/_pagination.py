@@ -172,18 +172,22 @@ class _Cursor:
             self.ids.add(session.id)
 
 
-@attrs.define
 class _Window:
-    """One page request in flight.
+    """One page request in flight (a plain slotted class: cheap to import).
 
     ``causal``: sent after its predecessor's answer arrived, so a head shift
     between the two can only duplicate items, never skip them.
     """
 
-    offset: int
-    limit: int
-    causal: bool
-    task: asyncio.Task[SessionPage]
+    __slots__ = ("causal", "limit", "offset", "task")
+
+    def __init__(
+        self, offset: int, limit: int, causal: bool, task: asyncio.Task[SessionPage]
+    ) -> None:
+        self.offset = offset
+        self.limit = limit
+        self.causal = causal
+        self.task = task
 
 
 def _positive(name: str, value: object, upper: int) -> int:

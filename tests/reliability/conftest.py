@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
 import pytest
 
-from voice_async import AsyncVoiceClient, RetryPolicy, Timeout
+from voice_async import AsyncVoiceClient, RetryPolicy, Timeout, VoiceError
 from voice_async.testing import Emulator
 
 from ._servers import RawServer, ScriptedServer
@@ -20,6 +21,9 @@ CALL: dict[str, Any] = {
 }
 #: Retries as the default policy does them, only a thousand times faster.
 FAST_RETRY = RetryPolicy(max_retries=3, initial_backoff=0.001, max_backoff=0.01)
+HANG_LIMIT = 10.0  # seconds; any SDK call taking longer counts as a hang
+TEST_API_KEY = "sk_test_r3_0123456789"
+TEST_ADMIN_KEY = "adm_test_r3_0123456789"
 
 
 def open_fds() -> int:
@@ -27,17 +31,32 @@ def open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
-def client_for(emu: Emulator, **kwargs: Any) -> AsyncVoiceClient:
-    """A client on ``emu`` with both keys and fast retries (override anything)."""
+def client_on(base_url: str, **kwargs: Any) -> AsyncVoiceClient:
+    """A client with throwaway keys and fast retries (override anything)."""
     options: dict[str, Any] = {
-        "api_key": emu.api_key,
-        "admin_key": emu.admin_key,
-        "base_url": emu.base_url,
+        "api_key": TEST_API_KEY,
+        "admin_key": TEST_ADMIN_KEY,
+        "base_url": base_url,
         "retry_policy": FAST_RETRY,
         "timeout": Timeout(total=5.0, connect=5.0),
     }
     options.update(kwargs)
     return AsyncVoiceClient(**options)
+
+
+def client_for(emu: Emulator, **kwargs: Any) -> AsyncVoiceClient:
+    """:func:`client_on` the emulator, with its keys."""
+    return client_on(emu.base_url, **{"api_key": emu.api_key, "admin_key": emu.admin_key, **kwargs})
+
+
+async def outcome(awaitable: Awaitable[Any]) -> Any:
+    """The result or the SDK's error; a hang fails the test, any other error escapes."""
+    try:
+        return await asyncio.wait_for(awaitable, HANG_LIMIT)
+    except asyncio.TimeoutError:
+        pytest.fail(f"the SDK call hung for {HANG_LIMIT} s")
+    except VoiceError as exc:
+        return exc
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -22,7 +22,6 @@ from voice_async import (
     APIConnectionError,
     APIResponseValidationError,
     APIStatusError,
-    AsyncVoiceClient,
     BadRequestError,
     Call,
     EventGapError,
@@ -33,16 +32,14 @@ from voice_async import (
     SessionNotFoundError,
     SessionPage,
     StreamUnauthorizedError,
-    Timeout,
     VoiceError,
     VoiceSession,
 )
 
 from . import _payloads as p
 from ._servers import RawServer, Reply, ScriptedServer
-from .conftest import FAST_RETRY
+from .conftest import client_on, outcome
 
-HANG_LIMIT = 10.0  # seconds; any SDK call taking longer counts as a hang
 NGINX_502 = (
     b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
     b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
@@ -51,28 +48,6 @@ NGINX_502 = (
 DEEP_JSON = b"[" * 100_000 + b"]" * 100_000  # valid JSON, deeper than the recursion limit
 
 Expect = type[VoiceError] | Callable[[Any], object]
-
-
-def client_on(base_url: str, **kwargs: Any) -> AsyncVoiceClient:
-    options: dict[str, Any] = {
-        "api_key": "sk_test_r3_0123456789",
-        "admin_key": "adm_test_r3_0123456789",
-        "base_url": base_url,
-        "retry_policy": FAST_RETRY,
-        "timeout": Timeout(total=3.0, connect=3.0),
-    }
-    options.update(kwargs)
-    return AsyncVoiceClient(**options)
-
-
-async def outcome(awaitable: Awaitable[Any]) -> Any:
-    """The result or the SDK's error; a hang fails the test, any other error escapes."""
-    try:
-        return await asyncio.wait_for(awaitable, HANG_LIMIT)
-    except asyncio.TimeoutError:
-        pytest.fail(f"the SDK call hung for {HANG_LIMIT} s")
-    except VoiceError as exc:
-        return exc
 
 
 def check(result: Any, expect: Expect) -> None:

@@ -35,8 +35,15 @@ from voice_async.testing import Emulator
 
 from . import _payloads as p
 from ._servers import Reply, ScriptedServer
-from .conftest import CALL, FAST_RETRY, client_for
-from .test_r3_responses import client_on, outcome
+from .conftest import (
+    CALL,
+    FAST_RETRY,
+    TEST_ADMIN_KEY,
+    TEST_API_KEY,
+    client_for,
+    client_on,
+    outcome,
+)
 
 API_KEY = "sk_live_R4tenantkey_9f8e7d6c5b4a"
 ADMIN_KEY = "adm_live_R4adminkey_1a2b3c4d5e6f"
@@ -152,10 +159,10 @@ async def test_each_key_only_on_its_routes(scripted: ScriptedServer) -> None:
     for seen in scripted.seen:
         if "/admin/" in seen.path:
             assert "authorization" not in seen.headers, seen.path
-            assert seen.headers["x-admin-key"] == "adm_test_r3_0123456789"
+            assert seen.headers["x-admin-key"] == TEST_ADMIN_KEY
         else:
             assert "x-admin-key" not in seen.headers, seen.path
-            assert seen.headers["authorization"] == "Bearer sk_test_r3_0123456789"
+            assert seen.headers["authorization"] == f"Bearer {TEST_API_KEY}"
 
 
 async def test_no_key_follows_a_redirect_to_another_origin(scripted: ScriptedServer) -> None:
