@@ -141,16 +141,25 @@ class SeededSessions:
         return mix64(self._key ^ index)
 
     def created_ts(self, index: int) -> int:
-        return self._newest - _SPACING * (index + 1) - (self.hash(index) >> 40) % 45
+        return self._created_ts(index, self.hash(index))
+
+    def _created_ts(self, index: int, h: int) -> int:
+        return self._newest - _SPACING * (index + 1) - (h >> 40) % 45
 
     def session_id(self, index: int) -> str:
         h = self.hash(index)
-        millis = self.created_ts(index) * 1000 + (h >> 54) % 1000
+        return self._session_id(h, self._created_ts(index, h))
+
+    @staticmethod
+    def _session_id(h: int, created_ts: int) -> str:
+        millis = created_ts * 1000 + (h >> 54) % 1000
         return "vs_" + ulid_from_parts(millis, (mix64(h ^ 3) << 16) ^ mix64(h ^ 4))
 
     def session(self, index: int) -> dict[str, Any]:
+        # The hash is computed once per session: list pages make this hot.
         h = self.hash(index)
-        return describe(h, self.session_id(index), self.created_ts(index), self._tenant_id)
+        created = self._created_ts(index, h)
+        return describe(h, self._session_id(h, created), created, self._tenant_id)
 
     def frames(self, index: int) -> list[str]:
         return finished_frames(self.hash(index), self.session(index), self.created_ts(index))

@@ -31,13 +31,18 @@ def mix64(value: int) -> int:
     return value ^ (value >> 31)
 
 
+#: Every 10-bit value as its two Crockford digits: 13 lookups encode a ULID.
+_PAIRS = tuple(a + b for a in CROCKFORD for b in CROCKFORD)
+_SHIFTS = tuple(range(120, -1, -10))
+
+
 def encode_ulid(value: int) -> str:
-    """Encode a 128-bit integer as 26 Crockford base32 characters."""
-    chars = []
-    for _ in range(26):
-        chars.append(CROCKFORD[value & 31])
-        value >>= 5
-    return "".join(reversed(chars))
+    """Encode a 128-bit integer as 26 Crockford base32 characters.
+
+    Two digits per table lookup, because list pages of 100k seeded sessions
+    make this hot (a digit-at-a-time loop was most of a page's cost).
+    """
+    return "".join([_PAIRS[(value >> shift) & 1023] for shift in _SHIFTS])
 
 
 def ulid_from_parts(timestamp_ms: int, random80: int) -> str:
