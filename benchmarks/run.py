@@ -25,6 +25,7 @@ import pkgutil
 import subprocess
 import sys
 import time
+import traceback
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,17 @@ def _case(name: str) -> str:
 
 
 def run_module(name: str, quick: bool) -> list[Row]:
+    """The module's rows; a crash is reported as a failed row, not the end of the run."""
+    try:
+        return _run_module(name, quick)
+    except Exception as exc:
+        traceback.print_exc()
+        case = getattr(sys.modules.get(f"{PACKAGE}.{name}"), "CASE", name)
+        failure = f"FAILED: {type(exc).__name__}"
+        return [{"case": case, "metric": f"{name} {failure}", "ok": False, "note": str(exc)[:80]}]
+
+
+def _run_module(name: str, quick: bool) -> list[Row]:
     module = importlib.import_module(f"{PACKAGE}.{name}")
     entry = getattr(module, "run", None)
     if not callable(entry):
@@ -87,7 +99,8 @@ def _cells(row: Mapping[str, Any]) -> list[str]:
         str(row.get("case", "")),
         str(row.get("metric", "")),
         _number(row.get("sdk", math.nan), unit),
-        f"{_number(row.get('baseline', math.nan), unit)} ({row.get('baseline_name', '')})",
+        _number(row.get("baseline", math.nan), unit)
+        + (f" ({row['baseline_name']})" if row.get("baseline_name") else ""),
         _number(row.get("ratio", math.nan), "x"),
         str(row.get("target", "")),
         "-" if ok is None else ("yes" if ok else "NO"),

@@ -151,7 +151,7 @@ class ScriptedServer:
         except ConnectionClosed:
             pass
         finally:
-            self.closed_codes.append(ws.close_code)
+            self.closed_codes.append(ws.protocol.close_code)
             self.connection_closed.set()
             self._handlers.discard(task)
 
@@ -550,6 +550,19 @@ async def test_break_closes_the_socket_promptly(ws_client: Any) -> None:
     assert client_keepalives() == []
 
 
+async def test_leaving_a_busy_stream_is_prompt(emulator: Any, client: AsyncVoiceClient) -> None:
+    """Frames still in flight must not stall the close (python-websockets#1555)."""
+    session_id = emulator.add_event_session(20_000)
+    loop = asyncio.get_running_loop()
+    async with client.sessions.events(session_id) as stream:  # close_timeout 5 s
+        async for event in stream:
+            if event.seq == 10:
+                break
+        left_at = loop.time()
+    assert loop.time() - left_at < 1.0
+    assert stream.closed and stream.last_seq == 10
+
+
 async def test_malformed_frame_is_a_validation_error(ws_client: Any) -> None:
     async with ScriptedServer(sends(frame(1), "{not json")) as server:
         stream = ws_client(server).sessions.events("vs_1")
@@ -588,6 +601,18 @@ async def test_watch_raises_first_final_error_and_closes_the_rest(
         async with client.sessions.watch(live, "vs_missing") as watch:
             async for _event in watch:
                 pass
+    assert client_keepalives() == []
+
+
+async def test_leaving_a_busy_watch_is_prompt(emulator: Any, client: AsyncVoiceClient) -> None:
+    a, b = emulator.add_event_session(20_000), emulator.add_event_session(20_000)
+    loop = asyncio.get_running_loop()
+    async with client.sessions.watch(a, b, max_pending=4) as watch:
+        async for event in watch:
+            if event.seq == 10:
+                break
+        left_at = loop.time()
+    assert loop.time() - left_at < 1.0
     assert client_keepalives() == []
 
 

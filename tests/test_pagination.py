@@ -65,7 +65,7 @@ def fetch_tasks() -> list[asyncio.Task[Any]]:
     return [
         t
         for t in asyncio.all_tasks()
-        if not t.done() and "fetch_page" in getattr(t.get_coro(), "__qualname__", "")
+        if not t.done() and "_request_page" in getattr(t.get_coro(), "__qualname__", "")
     ]
 
 

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from voice_async import APIResponseValidationError, InvalidRequestError, SessionPage, VoiceSession
-from voice_async._convert import parse_datetime
+from voice_async import APIResponseValidationError, InvalidRequestError, VoiceSession
+from voice_async._convert import parse_datetime, unstructure
 from voice_async._pagination import Checkpoint, SessionIterator
 from voice_async.resources.sessions import SessionFilters
 
@@ -38,7 +38,7 @@ def _session(number: int, created_at: datetime) -> VoiceSession:
 
 
 class ModelServer:
-    """``fetch_page`` of a list that may grow at the head while it is paged.
+    """``_request_page`` of a list that may grow at the head while it is paged.
 
     Each answer is computed after a random delay, so concurrent requests see
     the list at different moments, in any order.  ``insert_per_request``
@@ -78,16 +78,23 @@ class ModelServer:
         limit = parse_datetime(bound) - self.bound_shift
         return [s for s in self.sessions if s.created_at < limit]
 
-    async def fetch_page(self, filters: SessionFilters, *, limit: int, offset: int) -> SessionPage:
+    async def _request_page(self, filters: SessionFilters, *, limit: int, offset: int) -> Any:
+        """The wire JSON of a page, as ``SessionsResource._request_page`` returns it."""
         self.requests.append((offset, limit, filters.params().get("created_before")))
         await asyncio.sleep(self.rng.uniform(0, self.max_delay))
         self.insert(self.insert_per_request)
         rows = self.visible(filters)
-        data = tuple(rows[offset : offset + min(limit, self.cap or limit)])
+        data = [unstructure(s) for s in rows[offset : offset + min(limit, self.cap or limit)]]
         if not self.send_total:
-            return SessionPage(data=data, limit=limit, offset=offset)
+            return data  # a bare array: no total, no has_more
         more = offset + len(data) < len(rows)
-        return SessionPage(data, limit, offset, total=len(rows), has_more=more)
+        return {
+            "data": data,
+            "limit": limit,
+            "offset": offset,
+            "total": len(rows),
+            "has_more": more,
+        }
 
 
 def iterate(server: ModelServer, **options: Any) -> SessionIterator:
@@ -99,7 +106,7 @@ def fetch_tasks() -> list[asyncio.Task[Any]]:
     return [
         t
         for t in asyncio.all_tasks()
-        if not t.done() and "fetch_page" in getattr(t.get_coro(), "__qualname__", "")
+        if not t.done() and "_request_page" in getattr(t.get_coro(), "__qualname__", "")
     ]
 
 
@@ -143,9 +150,9 @@ async def test_the_total_check_is_what_keeps_concurrent_windows_exact() -> None:
     """
     server = ModelServer(40)
     window_3_answered = asyncio.Event()
-    fetch = server.fetch_page
+    fetch = server._request_page
 
-    async def ordered(filters: SessionFilters, *, limit: int, offset: int) -> SessionPage:
+    async def ordered(filters: SessionFilters, *, limit: int, offset: int) -> Any:
         if offset == 20 and not window_3_answered.is_set():
             page = await fetch(filters, limit=limit, offset=offset)
             server.insert(5)
@@ -155,7 +162,7 @@ async def test_the_total_check_is_what_keeps_concurrent_windows_exact() -> None:
             await window_3_answered.wait()
         return await fetch(filters, limit=limit, offset=offset)
 
-    server.fetch_page = ordered  # type: ignore[method-assign]
+    server._request_page = ordered  # type: ignore[method-assign]
     original = list(server.sessions)
     it = iterate(server, page_size=10, concurrency=3)
     got = [s async for s in it]
@@ -246,13 +253,12 @@ async def test_unordered_page_raises_instead_of_skipping() -> None:
 
 async def test_offset_not_honoured_raises() -> None:
     server = ModelServer(30)
-    fetch = server.fetch_page
+    fetch = server._request_page
 
-    async def ignores_offset(filters: SessionFilters, *, limit: int, offset: int) -> SessionPage:
-        page = await fetch(filters, limit=limit, offset=0)
-        return SessionPage(page.data, limit, 0, page.total, page.has_more)
+    async def ignores_offset(filters: SessionFilters, *, limit: int, offset: int) -> Any:
+        return await fetch(filters, limit=limit, offset=0)  # reports offset 0
 
-    server.fetch_page = ignores_offset  # type: ignore[method-assign]
+    server._request_page = ignores_offset  # type: ignore[method-assign]
     with pytest.raises(APIResponseValidationError, match="offset 10"):
         [s async for s in iterate(server, page_size=10)]
 

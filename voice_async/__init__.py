@@ -3,6 +3,9 @@
 Public surface only; everything else lives in private modules.
 """
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ._client import AsyncVoiceClient
 from ._config import Timeout
 from ._errors import (
@@ -51,6 +54,24 @@ from ._pagination import Checkpoint, SessionIterator
 from ._retry import RetryPolicy
 from ._version import __version__
 
+if TYPE_CHECKING:
+    from ._events import EventStream
+    from ._events_watch import SessionWatch
+
+#: Imported on first use: they pull in ``websockets``, which ``import
+#: voice_async`` should not pay for.
+_LAZY = {"EventStream": "._events", "SessionWatch": "._events_watch"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
 __all__ = [
     "APIConnectionError",
     "APIResponseValidationError",
@@ -69,6 +90,7 @@ __all__ = [
     "ErrorData",
     "EventData",
     "EventGapError",
+    "EventStream",
     "EventStreamError",
     "EventType",
     "InternalServerError",
@@ -87,6 +109,7 @@ __all__ = [
     "SessionStartedData",
     "SessionStatus",
     "SessionStatusData",
+    "SessionWatch",
     "StreamUnauthorizedError",
     "Timeout",
     "ToolCallData",

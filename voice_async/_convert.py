@@ -44,6 +44,7 @@ from ._models import (
     ToolResultData,
     TranscriptData,
     VoiceSession,
+    next_page_offset,
 )
 
 T = TypeVar("T")
@@ -205,6 +206,7 @@ for _cls in (Call, VoiceSession, RuntimeConfig, *dict.fromkeys(EVENT_DATA.values
     _register_model(_cls)
 
 _EVENT_TYPES = {m.value: m for m in EventType}
+_SESSION_HOOK = _STRUCTURE_HOOKS[VoiceSession]
 _EVENT_DATA_HOOKS = {type_: _STRUCTURE_HOOKS[cls] for type_, cls in EVENT_DATA.items()}
 
 
@@ -236,6 +238,11 @@ def _structure_event(obj: object, _: object) -> SessionEvent:
         parse_datetime(obj["ts"]),
         data,
     )
+
+
+def _structure_session(item: object) -> VoiceSession:
+    session: VoiceSession = _SESSION_HOOK(item, VoiceSession)
+    return session
 
 
 def _unstructure_event(event: SessionEvent) -> dict[str, Any]:
@@ -285,8 +292,35 @@ def _optional(payload: Mapping[str, Any], key: str, kind: type[Any], default: An
     return _strict_bool(value, None)
 
 
-def structure_page(payload: object, *, limit: int, offset: int) -> SessionPage:
-    """A page from the canonical envelope or any shape the contract tolerates.
+@attrs.frozen
+class RawPage:
+    """A list response with its envelope checked and its sessions not decoded yet.
+
+    Decoding 100 sessions costs far more than reading the envelope, so the
+    paginator plans (and sends) the next request from this, then decodes.
+    """
+
+    items: list[Any]
+    limit: int
+    offset: int
+    total: int | None = None
+    has_more: bool | None = None
+
+    @property
+    def next_offset(self) -> int | None:
+        """Same rule as :attr:`SessionPage.next_offset`."""
+        return next_page_offset(len(self.items), self.limit, self.offset, self.total, self.has_more)
+
+
+def _page_error(payload: object, exc: Exception) -> APIResponseValidationError:
+    return APIResponseValidationError(
+        f"response is not a page of sessions: {type(exc).__name__}: {exc}"[:300],
+        body_excerpt=_excerpt(payload),
+    )
+
+
+def split_page(payload: object, *, limit: int, offset: int) -> RawPage:
+    """The envelope of a page in any shape the contract tolerates.
 
     Accepts a bare array, or an object with the list under ``data``,
     ``sessions`` or ``items``; ``total``/``has_more`` may be missing, and
@@ -303,18 +337,26 @@ def structure_page(payload: object, *, limit: int, offset: int) -> SessionPage:
             items, meta = payload[key], payload
         else:
             raise TypeError(f"expected an object or array, got {type(payload).__name__}")
-        sessions = tuple(converter.structure(item, VoiceSession) for item in items)
-        return SessionPage(
-            data=sessions,
+        return RawPage(
+            items=items,
             limit=_optional(meta, "limit", int, limit),
             offset=_optional(meta, "offset", int, offset),
             total=_optional(meta, "total", int, None),
             has_more=_optional(meta, "has_more", bool, None),
         )
-    except APIResponseValidationError:
-        raise
     except Exception as exc:
-        raise APIResponseValidationError(
-            f"response is not a page of sessions: {type(exc).__name__}: {exc}"[:300],
-            body_excerpt=_excerpt(payload),
-        ) from exc
+        raise _page_error(payload, exc) from exc
+
+
+def decode_page(raw: RawPage) -> SessionPage:
+    """The typed page: every session of ``raw`` decoded (strictly)."""
+    try:
+        sessions = tuple(map(_structure_session, raw.items))
+    except Exception as exc:
+        raise _page_error(raw.items, exc) from exc
+    return SessionPage(sessions, raw.limit, raw.offset, raw.total, raw.has_more)
+
+
+def structure_page(payload: object, *, limit: int, offset: int) -> SessionPage:
+    """A page from the canonical envelope or any shape the contract tolerates."""
+    return decode_page(split_page(payload, limit=limit, offset=offset))

@@ -133,6 +133,30 @@ def _close_code(exc: ConnectionClosed) -> int:
     return ABNORMAL_CLOSURE
 
 
+async def _close_draining(ws: ClientConnection) -> None:
+    """A normal 1000 close that does not stall on a full receive buffer.
+
+    python-websockets stops reading the socket once ``max_queue`` frames wait
+    unread, so after ``break`` out of a busy stream the peer's close frame
+    would stay unread and ``close()`` would wait out ``close_timeout``
+    (python-websockets#1555).  So frames still in flight are read and dropped
+    while closing (nobody will consume them); ``close_timeout`` still bounds
+    it all.  When another task is reading this connection, its reads drain.
+    """
+    closing = asyncio.ensure_future(ws.close())
+    try:
+        while not closing.done():
+            try:
+                await ws.recv()
+            except (ConnectionClosed, RuntimeError):  # closed, or another reader drains
+                break
+        await closing
+    except BaseException:
+        closing.cancel()
+        ws.transport.abort()
+        raise
+
+
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, ConnectionClosed):
         frame = exc.rcvd or exc.sent
@@ -301,14 +325,10 @@ class EventStream:
         if ws is None:
             return
         keepalive: asyncio.Task[None] | None = getattr(ws, "keepalive_task", None)
-        try:
-            if self._aborted:
-                await ws.wait_closed()
-            else:
-                await ws.close()
-        except BaseException:
-            ws.transport.abort()
-            raise
+        if self._aborted:
+            await ws.wait_closed()
+        else:
+            await _close_draining(ws)
         if keepalive is not None and not keepalive.done():
             await asyncio.wait({keepalive}, timeout=1.0)
 

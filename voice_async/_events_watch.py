@@ -71,7 +71,8 @@ class SessionWatch:
 
     async def _events(self) -> AsyncGenerator[SessionEvent, None]:
         queue: asyncio.Queue[_Item] = asyncio.Queue(self._max_pending)
-        pumps = [asyncio.ensure_future(_pump(stream, queue)) for stream in self._streams]
+        stopping = asyncio.Event()
+        pumps = [asyncio.ensure_future(_pump(stream, queue, stopping)) for stream in self._streams]
         try:
             running = len(pumps)
             while running:
@@ -88,9 +89,12 @@ class SessionWatch:
                 stream._abort()
             raise
         finally:
-            # Close the sockets first (a normal 1000 close, which also ends a
-            # pump blocked in recv), then stop pumps blocked on a full queue.
-            await self.aclose()
+            # Pumps now drop what they read (which drains the sockets while
+            # they close); emptying the queue frees any pump blocked on put().
+            stopping.set()
+            while not queue.empty():
+                queue.get_nowait()
+            await self.aclose()  # normal 1000 closes; each pump's stream then ends
             for pump in pumps:
                 pump.cancel()
             await asyncio.gather(*pumps, return_exceptions=True)
@@ -121,16 +125,21 @@ def watch_sessions(
 _Item = tuple[str, "SessionEvent | BaseException | None"]
 
 
-async def _pump(stream: EventStream, queue: asyncio.Queue[_Item]) -> None:
-    """Move one stream's events into the shared queue, then its end or error."""
+async def _pump(stream: EventStream, queue: asyncio.Queue[_Item], stopping: asyncio.Event) -> None:
+    """Move one stream's events into the shared queue, then its end or error.
+
+    Once ``stopping`` is set nobody reads the queue: events are dropped.
+    """
     session_id = stream.session_id
     events = aiter(stream)
+    last: SessionEvent | BaseException | None = None
     try:
         async for event in events:
-            await queue.put((session_id, event))
+            if not stopping.is_set():
+                await queue.put((session_id, event))
     except Exception as exc:
-        await queue.put((session_id, exc))
-    else:
-        await queue.put((session_id, None))
+        last = exc
     finally:
         await events.aclose()
+    if not stopping.is_set():
+        await queue.put((session_id, last))

@@ -120,6 +120,27 @@ class VoiceSession:
     extra: Mapping[str, Any] = _extra_field()
 
 
+def next_page_offset(
+    count: int, limit: int, offset: int, total: int | None, has_more: bool | None
+) -> int | None:
+    """Where the page after ``count`` items received at ``offset`` starts; ``None`` at the end.
+
+    ``has_more`` decides when sent, else ``total``, else a full page means more.
+    A function of the envelope alone, so a page can be planned from before
+    its items are decoded (see ``_convert.RawPage``).
+    """
+    if not count:
+        return None
+    received = offset + count
+    if has_more is not None:
+        more = has_more
+    elif total is not None:
+        more = received < total
+    else:
+        more = count >= limit
+    return received if more else None
+
+
 @attrs.frozen
 class SessionPage:
     """One page of ``GET /api/v1/voice-sessions``.
@@ -140,16 +161,7 @@ class SessionPage:
     @property
     def next_offset(self) -> int | None:
         """Offset of the next page, or ``None`` if this is the last one."""
-        if not self.data:
-            return None
-        received = self.offset + len(self.data)
-        if self.has_more is not None:
-            more = self.has_more
-        elif self.total is not None:
-            more = received < self.total
-        else:
-            more = len(self.data) >= self.limit
-        return received if more else None
+        return next_page_offset(len(self.data), self.limit, self.offset, self.total, self.has_more)
 
     def __iter__(self) -> Any:
         return iter(self.data)

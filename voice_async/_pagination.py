@@ -81,15 +81,15 @@ import asyncio
 import itertools
 import logging
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import attrs
 
 from . import _validate as check
-from ._convert import format_datetime, parse_datetime
+from ._convert import RawPage, decode_page, format_datetime, parse_datetime, split_page
 from ._errors import APIResponseValidationError, InvalidRequestError
 from ._models import SessionPage, VoiceSession
 
@@ -103,6 +103,8 @@ logger = logging.getLogger("voice_async")
 #: How far past the newest session the snapshot pin lies (see module docstring).
 PIN_MARGIN = timedelta(seconds=1)
 MAX_CONCURRENCY = 64
+
+T = TypeVar("T")
 
 
 @attrs.frozen
@@ -181,9 +183,7 @@ class _Window:
 
     __slots__ = ("causal", "limit", "offset", "task")
 
-    def __init__(
-        self, offset: int, limit: int, causal: bool, task: asyncio.Task[SessionPage]
-    ) -> None:
+    def __init__(self, offset: int, limit: int, causal: bool, task: asyncio.Task[Any]) -> None:
         self.offset = offset
         self.limit = limit
         self.causal = causal
@@ -206,10 +206,41 @@ def _check_order(page: SessionPage) -> None:
             )
 
 
+def _decoded(raw: RawPage) -> SessionPage:
+    page = decode_page(raw)
+    _check_order(page)
+    return page
+
+
 def _retrieve(task: asyncio.Task[Any]) -> None:
-    """Mark a finished task's exception as seen, so asyncio does not log it."""
-    if task.done() and not task.cancelled():
+    """Mark a finished task's exception as seen, so asyncio does not log it.
+
+    A done callback on every window: an iterator stepped with ``__anext__``
+    and then dropped unclosed must not log a page failure nobody awaits.
+    """
+    if not task.cancelled():
         task.exception()
+
+
+async def _drain(
+    step: Callable[[], Awaitable[T]], stop: Callable[[], Awaitable[None]]
+) -> AsyncIterator[T]:
+    """``async for`` over ``step()`` until ``StopAsyncIteration``; ``stop()`` when left.
+
+    An async generator, so leaving the loop early (``break``, ``return``, an
+    exception in the body) is seen without ``__del__``: the event loop's
+    async-generator finalizer closes the abandoned generator soon after
+    (``loop.shutdown_asyncgens()`` at the latest), which runs ``finally``.
+    """
+    try:
+        while True:
+            try:
+                item = await step()
+            except StopAsyncIteration:
+                return
+            yield item
+    finally:
+        await stop()
 
 
 class SessionIterator:
@@ -233,7 +264,7 @@ class SessionIterator:
         prefetch: bool = True,
         resume: Checkpoint | None = None,
     ) -> None:
-        self._windows: deque[_Window] = deque()  # first: __del__ relies on it
+        self._windows: deque[_Window] = deque()
         self._page_size = check.limit(page_size, "page_size")
         self._left = None if limit is None else check.offset(limit, "limit")
         self._concurrency = _positive("concurrency", concurrency, MAX_CONCURRENCY)
@@ -300,8 +331,15 @@ class SessionIterator:
 
     # -- item iteration ------------------------------------------------------
 
-    def __aiter__(self) -> SessionIterator:
-        return self
+    def __aiter__(self) -> AsyncIterator[VoiceSession]:
+        """An async generator over :meth:`__anext__` that pauses the iterator when left.
+
+        Leaving ``async for`` early (``break``) cancels the requests in flight
+        once the loop finalizes the generator (a loop iteration or two later).
+        Nothing else is lost: iterating again continues exactly where the loop
+        stopped, re-requesting what was cancelled.
+        """
+        return _drain(self.__anext__, self._cancel_windows)
 
     async def __anext__(self) -> VoiceSession:
         self._claim("items")
@@ -385,6 +423,11 @@ class SessionIterator:
         return True
 
     async def _next_page(self) -> SessionPage | None:
+        """The next page in list order, its successors already requested.
+
+        Each answer is split first (envelope only) and the next requests are
+        sent before its sessions are decoded, so decoding overlaps them.
+        """
         if self._pin_pending and self._expected > 0:
             await self._probe()
         while True:
@@ -394,22 +437,35 @@ class SessionIterator:
                     return None
                 self._launch(self._expected, size, causal=True)
             window = self._windows[0]
-            page = await window.task
+            if not window.task.done():
+                await asyncio.wait((window.task,))  # unlike `await`, never cancels it
+            if self._closed:
+                return None  # aclose() from another task
+            if window.task.cancelled() and window is not self._peek():
+                continue  # an abandoned `async for` paused the iteration: ask again
             self._windows.popleft()
-            if self._accept(window, page):
-                if self._exhausted:
-                    await self._cancel_windows()
-                else:
-                    self._refill()
+            raw = split_page(window.task.result(), limit=window.limit, offset=window.offset)
+            if not self._accept(window, raw):
+                self.resyncs += 1
+                self._stable = False
+                await self._cancel_windows()
+                continue
+            if self._pin_pending:  # the next requests carry the pin: decode first
+                page = _decoded(raw)
+                self._pin_to(page)
+                await self._plan()
                 return page
-            self.resyncs += 1
-            self._stable = False
-            await self._cancel_windows()
+            if await self._plan():
+                await asyncio.sleep(0)  # let the new requests leave before decoding
+            return _decoded(raw)
+
+    def _peek(self) -> _Window | None:
+        return self._windows[0] if self._windows else None
 
     async def _probe(self) -> None:
         """Starting mid-list without a pin: learn the newest session to pin to."""
-        head = await self._resource.fetch_page(self._filters, limit=1, offset=0)
-        self._pin_to(head)
+        payload = await self._resource._request_page(self._filters, limit=1, offset=0)
+        self._pin_to(_decoded(split_page(payload, limit=1, offset=0)))
 
     def _pin_to(self, head: SessionPage) -> None:
         """Pin further requests below the newest session of ``head`` (offset 0)."""
@@ -423,7 +479,7 @@ class SessionIterator:
             return  # the caller's bound is tighter: nothing newer can appear
         self._filters = attrs.evolve(self._user_filters, created_before=bound)
 
-    def _accept(self, window: _Window, page: SessionPage) -> bool:
+    def _accept(self, window: _Window, page: RawPage) -> bool:
         """Take ``page`` as the continuation of what was yielded, or refuse it."""
         if page.offset != window.offset:
             raise APIResponseValidationError(
@@ -436,18 +492,15 @@ class SessionIterator:
             return False
         if self._pin_broken(page):
             return False
-        _check_order(page)
         self.pages_fetched += 1
-        if self._pin_pending:
-            self._pin_to(page)
         self._stable = self._total is None or page.total == self._total
         if page.total is not None:
             self._total = page.total
-        self._expected = window.offset + len(page.data)
+        self._expected = window.offset + len(page.items)
         self._exhausted = page.next_offset is None
         return True
 
-    def _pin_broken(self, page: SessionPage) -> bool:
+    def _pin_broken(self, page: RawPage) -> bool:
         """A pinned list can only be a superset of the first one; if not, unpin."""
         pinned = self._filters is not self._user_filters
         base, total = self._base_total, page.total
@@ -480,28 +533,37 @@ class SessionIterator:
             return self._page_size
         return max(0, min(self._page_size, self._left - (offset - self._offset)))
 
-    def _refill(self) -> None:
+    async def _plan(self) -> bool:
+        """After accepting a page: request what comes next; True if anything was sent."""
+        if self._exhausted:
+            await self._cancel_windows()
+            return False
+        launched = False
         while len(self._windows) < self._ahead():
             if self._windows:
                 last = self._windows[-1]
                 offset = last.offset + last.limit
                 if self._total is not None and offset >= self._total:
-                    return
+                    break
             else:
                 offset = self._expected
             size = self._window_size(offset)
             if size == 0:
-                return
+                break
             self._launch(offset, size, causal=not self._windows)
+            launched = True
+        return launched
 
     def _launch(self, offset: int, size: int, *, causal: bool) -> None:
-        # The coroutine references the resource, never ``self``, so an
-        # abandoned iterator can still be garbage collected (see __del__).
-        coro = self._resource.fetch_page(self._filters, limit=size, offset=offset)
+        # The task runs the resource's coroutine, not one of ours: it holds
+        # no reference to the iterator.
+        coro = self._resource._request_page(self._filters, limit=size, offset=offset)
         task = asyncio.ensure_future(coro)
+        task.add_done_callback(_retrieve)
         self._windows.append(_Window(offset, size, causal, task))
 
     async def _cancel_windows(self) -> None:
+        """Cancel and await the requests in flight (all state kept: resumable)."""
         windows, self._windows = list(self._windows), deque()
         for window in windows:
             window.task.cancel()
@@ -527,16 +589,6 @@ class SessionIterator:
     ) -> None:
         await self.aclose()
 
-    def __del__(self) -> None:
-        # Only for `async for ... break` without `async with`: cancel what is
-        # in flight.  Never schedules a coroutine, never touches a closed loop.
-        for window in self._windows:
-            task = window.task
-            if task.done():
-                _retrieve(task)
-            elif not task.get_loop().is_closed():
-                task.cancel()
-
     def __repr__(self) -> str:
         return (
             f"<SessionIterator offset={self._offset} total={self._total} "
@@ -550,8 +602,9 @@ class SessionPageIterator:
     def __init__(self, sessions: SessionIterator) -> None:
         self.sessions = sessions
 
-    def __aiter__(self) -> SessionPageIterator:
-        return self
+    def __aiter__(self) -> AsyncIterator[SessionPage]:
+        """Like :meth:`SessionIterator.__aiter__`: leaving the loop early pauses it."""
+        return _drain(self.__anext__, self.sessions._cancel_windows)
 
     async def __anext__(self) -> SessionPage:
         return await self.sessions._next_batch()

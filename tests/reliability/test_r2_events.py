@@ -106,13 +106,6 @@ async def test_resume_in_a_new_stream_from_last_seq(emu: Emulator) -> None:
     _assert_exactly_once(seen, session_id, N_EVENTS)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=(AssertionError, asyncio.TimeoutError, TimeoutError),
-    reason="websockets' close() cannot read the peer's close frame while its receive "
-    "queue is full (python-websockets#1555), so aclose() after `break` waits for "
-    "close_timeout (5 s by default)",
-)
 async def test_leaving_a_busy_stream_is_prompt(emu: Emulator) -> None:
     """``break`` out of a stream that still has frames in flight: the close must be quick."""
     session_id = emu.add_event_session(N_EVENTS)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -88,7 +88,23 @@ class SessionsResource:
         offset: int,
         timeout: float | Timeout | None = None,
     ) -> SessionPage:
-        """The single code path that fetches a page (used by ``list`` and ``iter``)."""
+        """One typed page: :meth:`_request_page`, then ``structure_page``."""
+        payload = await self._request_page(filters, limit=limit, offset=offset, timeout=timeout)
+        return structure_page(payload, limit=limit, offset=offset)
+
+    async def _request_page(
+        self,
+        filters: SessionFilters,
+        *,
+        limit: int,
+        offset: int,
+        timeout: float | Timeout | None = None,
+    ) -> Any:
+        """The single code path that requests a page; returns the decoded JSON.
+
+        Kept apart from the typed decode so the paginator can send the next
+        request as soon as an answer arrives and decode it meanwhile.
+        """
         params: dict[str, str | int] = {
             "limit": check.limit(limit),
             "offset": check.offset(offset),
@@ -97,7 +113,7 @@ class SessionsResource:
         response = await self._transport.request(
             "GET", SESSIONS_PATH, auth="tenant", params=params, timeout=timeout
         )
-        return structure_page(response.data, limit=limit, offset=offset)
+        return response.data
 
     def iter(
         self,
