@@ -212,3 +212,34 @@ async def test_export_resumes_after_a_crash(emu: Emulator, tmp_path: Path) -> No
     ids = [json.loads(line)["id"] for line in lines]  # every line parses
     assert len(ids) == len(set(ids)) == 137
     assert not progress.exists()
+
+
+async def test_emulator_command_serves_until_ctrl_c() -> None:
+    proc = await asyncio.create_subprocess_exec(
+        *CLI,
+        "emulator",
+        "--port",
+        "0",
+        "--sessions",
+        "10000",
+        env=env_for(None),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    first = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
+    assert "running at http://127.0.0.1:" in first
+    base_url = first.rsplit(" ", 1)[-1].strip()
+    keys = {}
+    while len(keys) < 2:
+        line = (await asyncio.wait_for(proc.stdout.readline(), 10)).decode().strip()
+        if line.startswith("export STATESET_") and "KEY=" in line:
+            name, value = line.removeprefix("export ").split("=", 1)
+            keys[name] = value
+    from voice_async import AsyncVoiceClient
+
+    async with AsyncVoiceClient(api_key=keys["STATESET_VOICE_API_KEY"], base_url=base_url) as c:
+        assert (await c.sessions.list(limit=1)).total == 10000
+    proc.send_signal(signal.SIGINT)
+    await asyncio.wait_for(proc.communicate(), 10)
+    assert proc.returncode == 0
