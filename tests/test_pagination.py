@@ -25,7 +25,7 @@ from voice_async import (
     SessionStatus,
     VoiceSession,
 )
-from voice_async._pagination import Checkpoint, SessionIterator
+from voice_async._pagination import Checkpoint, SessionIterator, SessionPageIterator
 from voice_async.testing import Emulator
 
 N = 537  # not a multiple of any page size used here
@@ -255,17 +255,92 @@ async def test_async_with_break_cancels_requests_in_flight(
     assert time.monotonic() - started < 0.3 * 2.5  # first page + no waiting for the rest
 
 
-async def test_bare_break_cancels_when_the_iterator_is_dropped(
+async def settle() -> None:
+    """A few loop iterations: the asyncgen finalizer's aclose() task runs in them."""
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+def test_no_finalizer_on_the_iterators() -> None:
+    # PITFALLS (openai-python #1254): never close or schedule from __del__.
+    assert "__del__" not in vars(SessionIterator)
+    assert "__del__" not in vars(SessionPageIterator)
+
+
+async def test_bare_break_cancels_requests_in_flight(
     client: AsyncVoiceClient, emu: Emulator
 ) -> None:
     emu.faults.latency(0.3, route="list_sessions")
+    started = time.monotonic()
     async for _ in client.sessions.iter(page_size=10, concurrency=4):
-        assert fetch_tasks()
+        assert len(fetch_tasks()) == 4
         break
-    for _ in range(3):
-        await asyncio.sleep(0)
+    await settle()  # prefer `async with` for deterministic cleanup
     assert not fetch_tasks()
+    assert time.monotonic() - started < 0.3 * 2.5  # first page, no waiting for the rest
     gc.collect()  # an unclosed response would warn here, and warnings are errors
+
+
+async def test_leaving_the_loop_by_an_exception_cancels_too(
+    client: AsyncVoiceClient, emu: Emulator
+) -> None:
+    emu.faults.latency(0.3, route="list_sessions")
+    with pytest.raises(ZeroDivisionError):
+        async for _ in client.sessions.iter(page_size=10, prefetch=True):
+            assert fetch_tasks()
+            1 / 0  # noqa: B018
+    await settle()
+    assert not fetch_tasks()
+
+
+async def test_bare_break_over_pages_cancels(client: AsyncVoiceClient, emu: Emulator) -> None:
+    emu.faults.latency(0.3, route="list_sessions")
+    async for _ in client.sessions.iter(page_size=10, concurrency=3).pages():
+        assert len(fetch_tasks()) == 3
+        break
+    await settle()
+    assert not fetch_tasks()
+
+
+async def test_iterating_again_after_break_continues_exactly(
+    client: AsyncVoiceClient, emu: Emulator
+) -> None:
+    expected = await raw_ids(emu)
+    emu.faults.latency(0.01, route="list_sessions")
+    it = client.sessions.iter(page_size=10, concurrency=4)
+    head: list[str] = []
+    async for session in it:
+        head.append(session.id)
+        if len(head) == 15:
+            break
+    await settle()
+    assert not fetch_tasks()  # paused: nothing in flight ...
+    rest = [s.id async for s in it]  # ... and nothing lost
+    assert head + rest == expected
+
+
+async def test_aclose_from_another_task_ends_the_loop_cleanly(
+    client: AsyncVoiceClient, emu: Emulator
+) -> None:
+    emu.faults.latency(0.05, route="list_sessions")
+    it = client.sessions.iter(page_size=10, concurrency=4)
+    seen: list[VoiceSession] = []
+    enough = asyncio.Event()
+
+    async def consume() -> None:
+        async for session in it:
+            seen.append(session)
+            if len(seen) == 10:
+                enough.set()
+
+    task = asyncio.create_task(consume())
+    await enough.wait()
+    await asyncio.sleep(0.01)  # now waiting for a page (latency 50 ms)
+    assert fetch_tasks()
+    await it.aclose()  # e.g. a shutdown handler
+    await asyncio.wait_for(task, 1)  # returns: no CancelledError leaks into the consumer
+    assert not fetch_tasks()
+    assert it.offset == len(seen)
 
 
 async def test_cancelling_the_consumer_cancels_the_fetches(

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+import attrs
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from voice_async import (
     AsyncVoiceClient,
@@ -15,8 +18,14 @@ from voice_async import (
     NotFoundError,
     SessionStatus,
     VoiceSession,
+    _convert,
 )
-from voice_async._convert import parse_datetime, unstructure
+from voice_async._convert import (
+    _STRUCTURE_HOOKS,
+    _structure_session,
+    parse_datetime,
+    unstructure,
+)
 from voice_async.testing import Emulator
 
 N = 137
@@ -154,3 +163,93 @@ async def test_list_tolerates_other_shapes(
     assert page.next_offset is None  # short page = last page
     full = await client.sessions.list(limit=50)
     assert full.next_offset == 50  # full page: maybe more
+
+
+# -- the hand-written VoiceSession decoder -----------------------------------------
+#
+# ``_convert._structure_session`` replaces the cattrs-generated hook on the hot
+# path (every session of every page).  The generated hook stays the reference:
+# for any payload, both must build equal sessions (same value types) or both fail.
+
+SESSION: dict[str, Any] = {
+    "id": "vs_01JD8Z6Q0A",
+    "tenant_id": "tn_123",
+    "status": "completed",
+    "direction": "outbound",
+    "to": "+15555555678",
+    "from": "+15555551234",
+    "agent_key": "support_primary",
+    "created_at": "2026-11-25T15:30:00Z",
+    "started_at": "2026-11-25T15:30:04.5+02:00",
+    "ended_at": "2026-11-25T15:33:10",
+    "duration_seconds": 186,
+    "call_sid": "CA0123",
+    "metadata": {"order_id": "A-1001"},
+}
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
+    max_leaves=8,
+)
+timestamps = st.datetimes(timezones=st.none() | st.timezones()).flatmap(
+    lambda d: st.sampled_from(
+        [d.isoformat(), d.isoformat(timespec="milliseconds"), d.isoformat(sep=" ")]
+    ).flatmap(
+        lambda text: st.sampled_from(
+            [text, text + "Z", text + "z", f" {text} ", text.replace("+00:00", "Z")]
+        )
+    )
+)
+field_values = (
+    json_values
+    | timestamps
+    | st.sampled_from([*SessionStatus, *Direction]).map(str)
+    | st.sampled_from(["extra", "from_", "from"])
+)
+
+
+def _outcome(hook: Any, payload: Any) -> Any:
+    try:
+        session = hook(payload, VoiceSession)
+    except (KeyError, TypeError, ValueError) as exc:
+        return type(exc)
+    values = attrs.astuple(session, recurse=False)
+    return session, [type(v) for v in values], [getattr(v, "tzinfo", None) for v in values]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    changes=st.dictionaries(st.sampled_from([*SESSION, "extra", "from_", "x"]), field_values),
+    dropped=st.sets(st.sampled_from(list(SESSION))),
+)
+def test_hand_written_session_decoder_matches_the_generated_one(
+    changes: dict[str, Any], dropped: set[str]
+) -> None:
+    payload = {k: v for k, v in {**SESSION, **changes}.items() if k not in dropped}
+    generated = _STRUCTURE_HOOKS[VoiceSession]
+    expected = _outcome(generated, payload)
+    if len(changes) + len(dropped) > 1 and isinstance(expected, type):
+        # Several broken fields: the two may stop at different ones first.
+        assert isinstance(_outcome(_structure_session, payload), type)
+    else:
+        assert _outcome(_structure_session, payload) == expected
+
+
+@given(value=json_values)
+def test_hand_written_decoder_rejects_what_the_generated_one_rejects(value: Any) -> None:
+    assert _outcome(_structure_session, value) == _outcome(_STRUCTURE_HOOKS[VoiceSession], value)
+
+
+@settings(max_examples=300)
+@given(text=timestamps | st.text(max_size=30))
+def test_native_isoformat_fast_path_changes_nothing(text: str) -> None:
+    def parse(native: bool) -> Any:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(_convert, "_NATIVE_ISO", native)
+            try:
+                parsed = parse_datetime(text)
+            except ValueError:
+                return ValueError
+            return parsed, parsed.utcoffset()
+
+    assert parse(True) == parse(False)

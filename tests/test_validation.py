@@ -107,3 +107,13 @@ async def test_runtime_config_update_rejects_bad_input(
         with pytest.raises(InvalidRequestError):
             await mocked_client.admin.update_runtime_config("tn_1", **kwargs)
         assert not m.requests
+
+
+def test_metadata_size_is_utf8_bytes_as_sent() -> None:
+    """16 KiB means the UTF-8 JSON on the wire, not its \\u-escaped form."""
+    from voice_async._validate import metadata
+
+    accented = {"note": "é" * 8000}  # 16,000 bytes of UTF-8; 48,000 if escaped
+    assert metadata(accented) == accented
+    with pytest.raises(InvalidRequestError):
+        metadata({"note": "é" * 8200})

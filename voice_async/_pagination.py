@@ -35,7 +35,10 @@ offset is a position in the server's list, not a count of yielded items.
 
 Speed
     With ``prefetch`` (default) the next page is requested as soon as the
-    current one arrives, so the network overlaps the caller's work.  With
+    current one arrives, so the network overlaps the caller's work.  Each
+    answer is split first (``_convert.split_page``: the envelope, cheap) and
+    the next request leaves *before* its sessions are decoded (the costly
+    part, ``decode_page``), so decoding overlaps the next round trip too.  With
     ``concurrency=N`` and a ``total`` known from the first page, up to ``N``
     offset windows are in flight at once and still yielded in order.  A window
     requested before its predecessor's answer arrived is accepted only if it
@@ -61,12 +64,20 @@ Memory
     consumed.
 
 Cancellation
-    ``aclose()`` / ``async with`` cancel and await every request in flight.
-    Cancelling the task that is awaiting the next item closes the iterator the
-    same way.  A bare ``async for ... break`` cannot be observed by a class
-    iterator, so the requests in flight are cancelled when the iterator is
-    garbage collected (``task.cancel()`` only; nothing is scheduled on a
-    closed loop) -- prefer ``async with`` for deterministic cleanup.
+    ``aclose()`` / ``async with`` cancel and await every request in flight,
+    at once: prefer ``async with`` for deterministic cleanup.  Cancelling the
+    task that is awaiting the next item closes the iterator the same way, and
+    ``aclose()`` from another task ends the consumer's loop cleanly.
+
+    A bare ``async for ... break`` is handled without ``__del__`` (which must
+    never close or schedule anything): ``__aiter__`` returns an async
+    generator, and when the loop is left early the event loop's async
+    generator finalizer closes it (a task scheduled a loop iteration or two
+    after the ``break``; ``loop.shutdown_asyncgens()`` at the latest).  Its
+    ``finally`` cancels and awaits the requests in flight -- a *pause*, not a
+    close: the position is kept, so iterating again continues exactly where
+    the loop stopped (re-requesting what was cancelled), and a finalizer that
+    runs late can never cut short a loop the caller started meanwhile.
 
 Failures
     Each page goes through the client's retry policy.  A page that still

@@ -213,7 +213,7 @@ class Transport:
         # Bodies are encoded to bytes once, so every retry resends them as-is.
         data: bytes | None = None
         if json_body is not None:
-            data = json.dumps(json_body, separators=(",", ":")).encode()
+            data = json.dumps(json_body, separators=(",", ":"), ensure_ascii=False).encode()
             all_headers["Content-Type"] = "application/json"
         elif form is not None:
             data = urlencode(form).encode()

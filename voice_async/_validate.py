@@ -61,7 +61,8 @@ def metadata(value: object) -> dict[str, Any] | None:
     if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
         raise InvalidRequestError("metadata", "must be a mapping with string keys")
     try:
-        encoded = json.dumps(value, separators=(",", ":"), allow_nan=False)
+        # Measured as sent: compact UTF-8 JSON (the transport encodes the same way).
+        encoded = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise InvalidRequestError("metadata", f"must be JSON-serialisable ({exc})") from None
     size = len(encoded.encode())
