@@ -239,6 +239,19 @@ async def test_a_page_that_keeps_failing_raises_and_resumes(
     assert [s.id for s in got + rest] == expected
 
 
+async def test_concurrency_keeps_requests_at_the_server_while_the_consumer_lags(
+    client: AsyncVoiceClient, emu: Emulator
+) -> None:
+    emu.faults.latency(0.02, route="list_sessions")
+    async with client.sessions.iter(page_size=10, concurrency=4) as it:
+        await it.__anext__()
+        await asyncio.sleep(0.3)  # a slow consumer: 4 answers land, 4 more are sent
+        assert list_requests(emu) == 1 + 2 * 4  # and no more: 8 pages held at most
+        assert len(fetch_tasks()) == 0
+        got = [s.id async for s in it]
+    assert len(got) == N - 1
+
+
 # -- cancellation -----------------------------------------------------------
 
 

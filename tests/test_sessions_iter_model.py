@@ -171,6 +171,22 @@ async def test_the_total_check_is_what_keeps_concurrent_windows_exact() -> None:
     assert it.duplicates_skipped == 5
 
 
+async def test_sessions_created_behind_the_cursor_in_its_second_are_not_yielded() -> None:
+    """Regression (found with 600 seeds of the random test above): an id-set cursor
+    let a session created in the last yielded second through, out of order."""
+    server = ModelServer(10)  # vs_00000010 at EPOCH, then a minute apart
+    fetch = server._request_page
+
+    async def inserting(filters: SessionFilters, *, limit: int, offset: int) -> Any:
+        server.insert(1 if offset == 0 else 3 if offset == 2 else 0)  # all at EPOCH
+        return await fetch(filters, limit=limit, offset=offset)
+
+    server._request_page = inserting  # type: ignore[method-assign]
+    got = [s.id async for s in iterate(server, page_size=2, prefetch=False)]
+    # Page 2 is [12, 11]: 12 was created after 10 was yielded and sorts before it.
+    assert got == [f"vs_{n:08d}" for n in range(11, 0, -1)]
+
+
 async def test_new_sessions_outside_the_pin_are_never_requested_back() -> None:
     server = ModelServer(95)
     server.insert_per_request = 4
@@ -242,9 +258,14 @@ async def test_limit_caps_yield_and_request_sizes() -> None:
     assert [(o, n) for o, n, _ in server.requests] == [(0, 30), (30, 15)]
 
 
-async def test_unordered_page_raises_instead_of_skipping() -> None:
+@pytest.mark.parametrize("swap", [3, 0])  # by created_at; by id within one second
+async def test_unordered_page_raises_instead_of_skipping(swap: int) -> None:
     server = ModelServer(10)
-    server.sessions[3], server.sessions[4] = server.sessions[4], server.sessions[3]
+    server.insert(2)  # vs_00000012, vs_00000011, vs_00000010 share EPOCH
+    server.sessions[swap], server.sessions[swap + 1] = (
+        server.sessions[swap + 1],
+        server.sessions[swap],
+    )
     it = iterate(server, page_size=10)
     with pytest.raises(APIResponseValidationError, match="not ordered"):
         [s async for s in it]

@@ -23,11 +23,13 @@ Exactness (each session ``id`` at most once, no pre-existing session missed)
       first page proves the server reads the bound differently; the iterator
       then drops the pin (logged) and relies on the cursor alone.
     * **Cursor de-duplication.**  Sessions created in the pin's last second can
-      still shift pages.  Because the order is by ``created_at``, anything
-      newer than the last yielded session has been yielded already (or is new)
-      and is skipped; only the ids sharing the last yielded ``created_at`` are
-      remembered.  Memory is O(sessions per timestamp), not O(all sessions).
-      A page that is not ordered newest first raises
+      still shift pages.  Because the order is by ``(created_at, id)``
+      descending, anything sorting at or before the last yielded session has
+      been yielded already (or is new) and is skipped: the cursor is that one
+      ``(created_at, id)`` pair, O(1) memory.  (Remembering the ids yielded
+      at the cursor's timestamp instead, as an earlier version did, let a
+      session created meanwhile in that same second through *out of order*.)
+      A page that is not ordered that way raises
       :class:`APIResponseValidationError` rather than risking a silent skip.
 
 Next offset = offset + items actually *received* (duplicates included): the
@@ -39,8 +41,9 @@ Speed
     answer is split first (``_convert.split_page``: the envelope, cheap) and
     the next request leaves *before* its sessions are decoded (the costly
     part, ``decode_page``), so decoding overlaps the next round trip too.  With
-    ``concurrency=N`` and a ``total`` known from the first page, up to ``N``
-    offset windows are in flight at once and still yielded in order.  A window
+    ``concurrency=N`` and a ``total`` known from the first page, ``N`` offset
+    windows are kept in flight (a new one is sent whenever one is answered,
+    whether or not the consumer has reached it) and yielded in order.  A window
     requested before its predecessor's answer arrived is accepted only if it
     reports the same ``total`` as that predecessor (insertions only grow the
     list, so equal totals mean nothing moved in between) and starts where the
@@ -60,8 +63,8 @@ Speed
     yielded (once) only if it sorts after the cursor when it is seen.
 
 Memory
-    At most ``max(concurrency, prefetch)`` pages in flight plus the page being
-    consumed.
+    At most ``concurrency`` pages in flight and as many answered ones waiting
+    for their turn (one each without concurrency), plus the page being consumed.
 
 Cancellation
     ``aclose()`` / ``async with`` cancel and await every request in flight,
@@ -125,6 +128,8 @@ class Checkpoint:
     Take it *after* durably processing the sessions yielded so far;
     ``client.sessions.iter(resume=checkpoint, <same filters>)`` then yields
     exactly the rest.  ``to_dict``/``from_dict`` give a JSON-safe form.
+    ``cursor_created_at``/``cursor_ids`` locate the last yielded session
+    (``cursor_ids`` holds its id; a list, so older checkpoints still load).
     """
 
     offset: int
@@ -164,25 +169,31 @@ class Checkpoint:
 
 
 class _Cursor:
-    """The sessions already yielded, in O(sessions sharing one ``created_at``)."""
+    """The list position of the last yielded session: its ``(created_at, id)``.
 
-    __slots__ = ("at", "ids")
+    The list order is ``created_at`` desc, then ``id`` desc, and a session
+    sorting at or before the cursor was either yielded already or created
+    since; only the ones sorting after it are new to the iteration.
+    """
+
+    __slots__ = ("at", "id")
 
     def __init__(self, at: datetime | None = None, ids: Iterable[str] = ()) -> None:
         self.at = at
-        self.ids = set(ids)
+        # Checkpoints list the ids yielded at ``at`` (newest first): the
+        # smallest is the last one.
+        self.id = min(ids, default=None)
 
     def is_new(self, session: VoiceSession) -> bool:
         if self.at is None or session.created_at < self.at:
             return True
-        return session.created_at == self.at and session.id not in self.ids
+        if session.created_at > self.at:
+            return False
+        return self.id is None or session.id < self.id
 
     def remember(self, session: VoiceSession) -> None:
-        if self.at is None or session.created_at < self.at:
-            self.at = session.created_at
-            self.ids = {session.id}
-        else:
-            self.ids.add(session.id)
+        self.at = session.created_at
+        self.id = session.id
 
 
 class _Window:
@@ -210,9 +221,11 @@ def _positive(name: str, value: object, upper: int) -> int:
 def _check_order(page: SessionPage) -> None:
     """Refuse a page that is not newest first: the cursor would skip wrongly."""
     for newer, older in itertools.pairwise(page.data):
-        if older.created_at > newer.created_at:
+        if older.created_at > newer.created_at or (
+            older.created_at == newer.created_at and older.id >= newer.id
+        ):
             raise APIResponseValidationError(
-                "sessions page is not ordered by created_at descending "
+                "sessions page is not ordered by created_at, then id, descending "
                 f"(offset {page.offset}); cannot page exactly"
             )
 
@@ -221,16 +234,6 @@ def _decoded(raw: RawPage) -> SessionPage:
     page = decode_page(raw)
     _check_order(page)
     return page
-
-
-def _retrieve(task: asyncio.Task[Any]) -> None:
-    """Mark a finished task's exception as seen, so asyncio does not log it.
-
-    A done callback on every window: an iterator stepped with ``__anext__``
-    and then dropped unclosed must not log a page failure nobody awaits.
-    """
-    if not task.cancelled():
-        task.exception()
 
 
 async def _drain(
@@ -276,6 +279,7 @@ class SessionIterator:
         resume: Checkpoint | None = None,
     ) -> None:
         self._windows: deque[_Window] = deque()
+        self._in_flight = 0
         self._page_size = check.limit(page_size, "page_size")
         self._left = None if limit is None else check.offset(limit, "limit")
         self._concurrency = _positive("concurrency", concurrency, MAX_CONCURRENCY)
@@ -337,7 +341,7 @@ class SessionIterator:
             offset=self._offset,
             created_before=self.created_before,
             cursor_created_at=self._cursor.at,
-            cursor_ids=tuple(sorted(self._cursor.ids)),
+            cursor_ids=() if self._cursor.id is None else (self._cursor.id,),
         )
 
     # -- item iteration ------------------------------------------------------
@@ -534,9 +538,12 @@ class SessionIterator:
         shift, pages go one at a time until two in a row report the same
         ``total``, instead of cancelling N-1 windows per page.
         """
-        if self._concurrency > 1 and self._total is not None and self._stable:
+        if self._concurrent():
             return self._concurrency
         return 1 if self._prefetch else 0
+
+    def _concurrent(self) -> bool:
+        return self._concurrency > 1 and self._total is not None and self._stable
 
     def _window_size(self, offset: int) -> int:
         """Page size for a request at ``offset``; smaller near ``limit``, 0 = not needed."""
@@ -549,8 +556,13 @@ class SessionIterator:
         if self._exhausted:
             await self._cancel_windows()
             return False
+        return self._top_up()
+
+    def _top_up(self) -> bool:
+        """Keep ``_ahead()`` requests in flight, at most twice that many pages held."""
         launched = False
-        while len(self._windows) < self._ahead():
+        ahead = self._ahead()
+        while self._in_flight < ahead and len(self._windows) < 2 * ahead:
             if self._windows:
                 last = self._windows[-1]
                 offset = last.offset + last.limit
@@ -566,12 +578,30 @@ class SessionIterator:
         return launched
 
     def _launch(self, offset: int, size: int, *, causal: bool) -> None:
-        # The task runs the resource's coroutine, not one of ours: it holds
-        # no reference to the iterator.
+        # An iterator stepped with __anext__ and dropped unclosed lives on
+        # through its tasks' callbacks until they finish; the 2x cap in
+        # _top_up bounds what it can still send (nothing is ever consumed).
         coro = self._resource._request_page(self._filters, limit=size, offset=offset)
         task = asyncio.ensure_future(coro)
-        task.add_done_callback(_retrieve)
+        task.add_done_callback(self._landed)
+        self._in_flight += 1
         self._windows.append(_Window(offset, size, causal, task))
+
+    def _landed(self, task: asyncio.Task[Any]) -> None:
+        """A request finished: in concurrent mode, send the next one right away.
+
+        Waiting until the consumer reaches the page (as a sliding window
+        does) would leave the server idle whenever the consumer lags; this
+        keeps ``concurrency`` requests at the server.  It also marks the
+        task's exception as seen: an iterator stepped with ``__anext__`` and
+        dropped unclosed must not log a failure nobody awaits.
+        """
+        self._in_flight -= 1
+        if task.cancelled():
+            return
+        task.exception()
+        if self._windows and self._concurrent() and not (self._closed or self._exhausted):
+            self._top_up()
 
     async def _cancel_windows(self) -> None:
         """Cancel and await the requests in flight (all state kept: resumable)."""
