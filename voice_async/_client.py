@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from types import TracebackType
 from typing import Any
 
 import aiohttp
 import attrs
 
+from ._aio import AsyncClosing
 from ._config import DEFAULT_MAX_CONNECTIONS, ClientConfig, Timeout
 from ._models import Call
 from ._retry import RetryPolicy
@@ -16,7 +16,7 @@ from ._transport import Transport
 from .resources import AdminResource, CallsResource, SessionsResource
 
 
-class AsyncVoiceClient:
+class AsyncVoiceClient(AsyncClosing):
     """The async client for the StateSet Voice API.
 
     Make one per application (or worker) and share it: it holds one aiohttp
@@ -103,17 +103,6 @@ class AsyncVoiceClient:
     async def aclose(self) -> None:
         """Close the connection pool (if the client created it).  Safe to repeat."""
         await self._transport.aclose()
-
-    async def __aenter__(self) -> AsyncVoiceClient:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     def __repr__(self) -> str:
         cfg = self.config

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, Iterable, Mapping
-from types import TracebackType
 from typing import Any
 
+from ._aio import AsyncClosing
 from ._errors import InvalidRequestError
 from ._events import EventStream, _count
 from ._models import SessionEvent
@@ -20,7 +20,7 @@ from ._transport import Transport
 __all__ = ["SessionWatch", "watch_sessions"]
 
 
-class SessionWatch:
+class SessionWatch(AsyncClosing):
     """Several sessions' live events merged into one stream (``sessions.watch``).
 
     Each session keeps its own order and exactly-once delivery (one
@@ -47,17 +47,6 @@ class SessionWatch:
 
     def __repr__(self) -> str:
         return f"<SessionWatch sessions={len(self._streams)}>"
-
-    async def __aenter__(self) -> SessionWatch:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def aclose(self) -> None:
         """Close every session's connection (concurrently).  Idempotent."""

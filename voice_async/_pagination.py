@@ -97,12 +97,12 @@ import logging
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from datetime import datetime, timedelta
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import attrs
 
 from . import _validate as check
+from ._aio import AsyncClosing
 from ._convert import RawPage, decode_page, format_datetime, parse_datetime, split_page
 from ._errors import APIResponseValidationError, InvalidRequestError
 from ._models import SessionPage, VoiceSession
@@ -257,7 +257,7 @@ async def _drain(
         await stop()
 
 
-class SessionIterator:
+class SessionIterator(AsyncClosing):
     """``async for session in client.sessions.iter(...)`` -- see the module docstring.
 
     Progress for a CLI: :attr:`total` (known after the first page when the
@@ -619,17 +619,6 @@ class SessionIterator:
         self._buffer.clear()
         await self._cancel_windows()
 
-    async def __aenter__(self) -> SessionIterator:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
     def __repr__(self) -> str:
         return (
             f"<SessionIterator offset={self._offset} total={self._total} "
@@ -637,7 +626,7 @@ class SessionIterator:
         )
 
 
-class SessionPageIterator:
+class SessionPageIterator(AsyncClosing):
     """``async for page in iterator.pages()``: the page-wise view of one iteration."""
 
     def __init__(self, sessions: SessionIterator) -> None:
@@ -652,14 +641,3 @@ class SessionPageIterator:
 
     async def aclose(self) -> None:
         await self.sessions.aclose()
-
-    async def __aenter__(self) -> SessionPageIterator:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
