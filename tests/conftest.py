@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from voice_async import AsyncVoiceClient
+from voice_async import AsyncVoiceClient, Runtime
 
 API_KEY = "sk_test_0123456789abcdef"
 ADMIN_KEY = "adm_test_fedcba9876543210"
@@ -35,6 +35,8 @@ def fake_sleep() -> FakeSleep:
 @pytest.fixture
 async def mocked_client(fake_sleep: FakeSleep) -> AsyncIterator[AsyncVoiceClient]:
     """A client for aioresponses-driven tests: fake sleep, keys set, loopback URL."""
-    async with AsyncVoiceClient(api_key=API_KEY, admin_key=ADMIN_KEY, base_url=BASE) as client:
-        client._transport._sleep = fake_sleep
+    runtime = Runtime(sleep=fake_sleep)
+    async with AsyncVoiceClient(
+        api_key=API_KEY, admin_key=ADMIN_KEY, base_url=BASE, runtime=runtime
+    ) as client:
         yield client

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
+import attrs
 import pytest
 
 from voice_async import (
@@ -50,7 +51,7 @@ async def client(emu: Emulator) -> AsyncIterator[AsyncVoiceClient]:
         base_url=emu.base_url,
         timeout=Timeout(total=2.0, connect=1.0),
     ) as c:
-        c._transport._sleep = _no_wait
+        c._transport.runtime = attrs.evolve(c._transport.runtime, sleep=_no_wait)
         yield c
 
 
@@ -109,7 +110,7 @@ async def test_response_lost_after_placing_is_deduplicated(
 
 async def test_hang_times_out_then_retry_succeeds(emu: Emulator) -> None:
     async with AsyncVoiceClient(api_key=emu.api_key, base_url=emu.base_url, timeout=0.3) as c:
-        c._transport._sleep = _no_wait
+        c._transport.runtime = attrs.evolve(c._transport.runtime, sleep=_no_wait)
         emu.faults.script("hang", route="make_call", when="after")
         call = await c.make_call(**CALL)
     assert emu.stats.calls_placed == 1
@@ -120,7 +121,7 @@ async def test_timeouts_exhaust_to_typed_error(emu: Emulator) -> None:
     async with AsyncVoiceClient(
         api_key=emu.api_key, base_url=emu.base_url, timeout=0.2, max_retries=1
     ) as c:
-        c._transport._sleep = _no_wait
+        c._transport.runtime = attrs.evolve(c._transport.runtime, sleep=_no_wait)
         emu.faults.script("hang", "hang", route="get_session")
         with pytest.raises(APITimeoutError):
             await c.sessions.get("vs_nope")

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from http import HTTPStatus
 from typing import Any
 
+import attrs
 import pytest
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
@@ -192,8 +193,8 @@ async def ws_client(fake_sleep: FakeSleep) -> AsyncIterator[Callable[[ScriptedSe
 
     def make(server: ScriptedServer) -> AsyncVoiceClient:
         client = AsyncVoiceClient(api_key=API_KEY, base_url=server.base_url)
-        client._transport._sleep = fake_sleep
-        client._transport._rng = random.Random(7)
+        client._transport.runtime = attrs.evolve(client._transport.runtime, sleep=fake_sleep)
+        client._transport.runtime = attrs.evolve(client._transport.runtime, random=random.Random(7))
         clients.append(client)
         return client
 
@@ -297,7 +298,7 @@ async def test_close_4004_raises_session_not_found(emulator: Any, client: AsyncV
 async def test_handshake_429_and_503_are_retried(
     emulator: Any, client: AsyncVoiceClient, fake_sleep: FakeSleep
 ) -> None:
-    client._transport._sleep = fake_sleep
+    client._transport.runtime = attrs.evolve(client._transport.runtime, sleep=fake_sleep)
     session_id = emulator.add_event_session(5)
     emulator.faults.retry_after = 3
     emulator.faults.script("429", "503", route="events")

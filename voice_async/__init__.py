@@ -52,6 +52,7 @@ from ._models import (
 )
 from ._pagination import Checkpoint, SessionIterator
 from ._retry import RetryPolicy
+from ._runtime import Runtime
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -100,6 +101,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "RetryPolicy",
+    "Runtime",
     "RuntimeConfig",
     "SessionEndedData",
     "SessionEvent",

@@ -12,6 +12,7 @@ from ._aio import AsyncClosing
 from ._config import DEFAULT_MAX_CONNECTIONS, ClientConfig, Timeout
 from ._models import Call
 from ._retry import RetryPolicy
+from ._runtime import Runtime
 from ._transport import Transport
 from .resources import AdminResource, CallsResource, SessionsResource
 
@@ -38,7 +39,9 @@ class AsyncVoiceClient(AsyncClosing):
     ``retry_policy`` tunes the backoff (its ``max_retries`` is used unless
     ``max_retries`` is also given).  ``max_connections`` caps the pool.
     Pass ``http_session`` to reuse your own ``aiohttp.ClientSession`` (the
-    client will not close it).
+    client will not close it).  ``runtime`` swaps how the client sleeps
+    between retries, draws jitter and reads the clock (see :class:`Runtime`):
+    the one seam for tests and simulations.
     """
 
     def __init__(
@@ -54,6 +57,7 @@ class AsyncVoiceClient(AsyncClosing):
         allow_insecure_http: bool = False,
         http_session: aiohttp.ClientSession | None = None,
         retry_policy: RetryPolicy | None = None,
+        runtime: Runtime | None = None,
     ) -> None:
         self.config = ClientConfig.resolve(
             api_key=api_key,
@@ -67,7 +71,9 @@ class AsyncVoiceClient(AsyncClosing):
         )
         if retry_policy is not None and max_retries is not None:
             retry_policy = attrs.evolve(retry_policy, max_retries=self.config.max_retries)
-        self._transport = Transport(self.config, session=http_session, retry_policy=retry_policy)
+        self._transport = Transport(
+            self.config, session=http_session, retry_policy=retry_policy, runtime=runtime
+        )
         self.calls = CallsResource(self._transport)
         self.sessions = SessionsResource(self._transport)
         self.admin = AdminResource(self._transport)

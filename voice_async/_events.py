@@ -245,11 +245,11 @@ class EventStream:
             max_backoff=_seconds("max_backoff", max_backoff),
         )
         healthy = _seconds("healthy_after", healthy_after)
-        self._reconnector = Reconnector(policy, healthy, transport._rng)
+        self._reconnector = Reconnector(policy, healthy, transport.runtime.random)
         self._max_queue = _count("max_queue", max_queue, 1)
         self._max_size = _count("max_size", max_size, 1)
         self._compression = compression
-        self._sleep = transport._sleep
+        self._sleep = transport.runtime.sleep
         self._ws: ClientConnection | None = None
         self._seq_at_open = after_seq
         self._finished = False
@@ -433,7 +433,7 @@ class EventStream:
                 response.status_code,
                 response.headers,
                 bytes(response.body or b""),
-                self._transport._secrets,
+                self._transport.secrets,
             )
             raise _FINAL_ERRORS[action](
                 f"events stream for {self._session_id}: handshake refused: {api_error}"

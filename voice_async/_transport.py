@@ -13,9 +13,8 @@ import asyncio
 import json
 import logging
 import platform
-import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, Literal
 from urllib.parse import urlencode
 
@@ -34,12 +33,12 @@ from ._errors import (
     status_error_class,
 )
 from ._retry import RetryPolicy, is_retryable_status, parse_retry_after, retry_delay
+from ._runtime import Runtime
 from ._version import __version__
 
 logger = logging.getLogger("voice_async")
 
 Auth = Literal["tenant", "admin", "none"]
-Sleep = Callable[[float], Awaitable[None]]
 
 USER_AGENT = (
     f"voice-async/{__version__} python/{platform.python_version()} aiohttp/{aiohttp.__version__}"
@@ -120,8 +119,7 @@ class Transport:
         *,
         session: aiohttp.ClientSession | None = None,
         retry_policy: RetryPolicy | None = None,
-        sleep: Sleep | None = None,
-        rng: random.Random | None = None,
+        runtime: Runtime | None = None,
     ) -> None:
         self.config = config
         self._session = session
@@ -129,10 +127,10 @@ class Transport:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
         self.retry_policy = retry_policy or RetryPolicy(max_retries=config.max_retries)
-        # Injectable so tests can assert exact delays without waiting for them.
-        self._sleep: Sleep = sleep or asyncio.sleep
-        self._rng = rng or random.Random()
-        self._secrets = tuple(s.reveal() for s in (config.api_key, config.admin_key) if s)
+        #: Sleep, jitter and clock: the one documented seam (see ``Runtime``).
+        self.runtime = runtime or Runtime()
+        #: Every configured secret in clear, for masking server-supplied text.
+        self.secrets = tuple(s.reveal() for s in (config.api_key, config.admin_key) if s)
         self._base_headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
 
     # -- session lifecycle -------------------------------------------------
@@ -249,7 +247,7 @@ class Transport:
                     retry_after = None
             if not retry_safe:
                 raise error
-            delay = retry_delay(self.retry_policy, retry_index, retry_after, self._rng)
+            delay = retry_delay(self.retry_policy, retry_index, retry_after, self.runtime.random)
             if delay is None or (deadline is not None and loop.time() + delay >= deadline):
                 raise error
             logger.info(
@@ -261,7 +259,7 @@ class Transport:
                 retry_index + 1,
                 self.retry_policy.max_retries,
             )
-            await self._sleep(delay)
+            await self.runtime.sleep(delay)
             retry_index += 1
 
 
@@ -318,7 +316,7 @@ class _Attempt:
         request_id = headers.get("x-request-id")
         _log(where, status, started, number, request_id)
         if status >= 300:
-            raise status_error(status, headers, body, transport._secrets)
+            raise status_error(status, headers, body, transport.secrets)
         return Response(status, headers, body, self._decode(body, status, request_id), request_id)
 
     def _decode(self, body: bytes, status: int, request_id: str | None) -> Any:
@@ -332,7 +330,7 @@ class _Attempt:
                 + (f" (request_id={request_id})" if request_id else ""),
                 status=status,
                 request_id=request_id,
-                body_excerpt=body_excerpt(body, self.transport._secrets),
+                body_excerpt=body_excerpt(body, self.transport.secrets),
             ) from None
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+import attrs
 import pytest
 
 from voice_async import AsyncVoiceClient, EventType, SessionEvent
@@ -61,7 +62,7 @@ async def test_every_event_once_in_order_through_drops(emu: Emulator, mode: str)
     ids = [emu.add_event_session(N_EVENTS) for _ in range(STREAMS)]
     sleep = RecordedSleep()
     async with client_for(emu) as client:
-        client._transport._sleep = sleep
+        client._transport.runtime = attrs.evolve(client._transport.runtime, sleep=sleep)
         results = await asyncio.gather(*(_consume(client, i) for i in ids))
     drops_per_stream = (N_EVENTS - 1) // K  # none after the final event
     for session_id, (events, reconnects) in zip(ids, results, strict=True):
@@ -79,7 +80,7 @@ async def test_drop_after_every_single_event(emu: Emulator, mode: str) -> None:
     emu.faults.ws_drop_every(1, mode)
     session_id = emu.add_event_session(300)
     async with client_for(emu) as client:
-        client._transport._sleep = RecordedSleep()
+        client._transport.runtime = attrs.evolve(client._transport.runtime, sleep=RecordedSleep())
         events, reconnects = await _consume(client, session_id)
     _assert_exactly_once(events, session_id, 300)
     assert reconnects == 299  # the drop after session.ended is not reconnected

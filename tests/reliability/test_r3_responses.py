@@ -14,6 +14,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -351,7 +352,7 @@ async def _no_wait(_: float) -> None:
 async def test_broken_event_streams(scripted: ScriptedServer, case: str) -> None:
     scripted.frames, scripted.close_code, expect = FRAMES[case]
     async with client_on(scripted.base_url) as client:
-        client._transport._sleep = _no_wait
+        client._transport.runtime = attrs.evolve(client._transport.runtime, sleep=_no_wait)
 
         async def collect() -> list[Any]:
             return [event async for event in client.sessions.events("vs_1")]

@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -76,7 +77,7 @@ async def _busy_session(emu: Emulator) -> list[object]:
     """Exercise every code path that could print a key; return what to inspect."""
     found: list[object] = []
     async with client_for(emu) as client:
-        client._transport._sleep = _no_wait
+        client._transport.runtime = attrs.evolve(client._transport.runtime, sleep=_no_wait)
         found += [client, client.config, client._transport.retry_policy]
         emu.faults.fail_rate(0.5, route="make_call", seed=2)
         for _ in range(20):
@@ -172,7 +173,7 @@ async def test_no_key_follows_a_redirect_to_another_origin(scripted: ScriptedSer
         elsewhere.reply = Reply(200, p.encode(p.CONFIG))
         scripted.redirect_to = elsewhere.base_url
         async with client_on(scripted.base_url, max_retries=0) as client:
-            client._transport._sleep = _no_wait
+            client._transport.runtime = attrs.evolve(client._transport.runtime, sleep=_no_wait)
             await _every_route(client)
     assert len(scripted.seen) >= 6
     leaked = [
