@@ -1,11 +1,11 @@
-"""A Twilio voice-webhook receiver in front of StateSet (the seed's Express receiver, in Python).
+"""A Twilio voice-webhook receiver in front of StateSet, ready to deploy or to try locally.
 
 It checks ``X-Twilio-Signature`` against the public URL Twilio called, answers
 ``401`` when it does not match, and otherwise redirects (``307``) Twilio to
 StateSet's ``/api/v1/incoming-call`` -- or, with ``--mode proxy``, forwards the
 call itself and returns StateSet's TwiML.
 
-Configuration, as in the seed (flags override the environment):
+Configuration (flags override the environment):
 
     TWILIO_AUTH_TOKEN        the auth token Twilio signs with (required)
     STATESET_VOICE_BASE_URL  where StateSet is (default https://voice.stateset.app)
