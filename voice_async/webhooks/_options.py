@@ -132,21 +132,21 @@ def _target(options: TwilioInboundOptions) -> URL:
         # A bare origin is StateSet's base URL; any path is where the caller wants it.
         return _incoming_call(given) if given.path in ("", "/") else given
     base = os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL
-    return _incoming_call(_vet(base, options.allow_insecure_http))
+    return _incoming_call(_vet(base, options.allow_insecure_http, ENV_BASE_URL))
 
 
 def _incoming_call(base: URL) -> URL:
     return base.with_path(base.path.rstrip("/") + INCOMING_CALL_PATH)
 
 
-def _vet(raw: str, allow_insecure_http: bool) -> URL:
+def _vet(raw: str, allow_insecure_http: bool, name: str = "forward_to") -> URL:
     """https (or loopback http), no query string: Twilio's form must not travel in clear."""
     if not isinstance(raw, str):
-        raise ConfigurationError(f"forward_to must be a URL string, got {type(raw).__name__}")
+        raise ConfigurationError(f"{name} must be a URL string, got {type(raw).__name__}")
     try:
         return check_base_url(raw, allow_insecure_http=allow_insecure_http)
     except ConfigurationError as exc:
-        raise ConfigurationError(f"forward_to: {exc}") from None
+        raise ConfigurationError(f"{name}: {exc}") from None
 
 
 P = ParamSpec("P")
