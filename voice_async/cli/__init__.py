@@ -9,14 +9,22 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import NoReturn
 
 from .._version import __version__
 from . import admin, calls, demo, emulator, sessions
 from ._common import EXIT_USAGE, add_global_options, run
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, with usage errors as one ``error:`` line like every other failure."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"error: {message} (see: {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="stateset-voice",
         description=(
             "StateSet Voice from the command line. Keys come from the environment: "

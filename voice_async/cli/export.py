@@ -94,7 +94,9 @@ def render(sessions: tuple[VoiceSession, ...], fmt: str) -> str:
     if fmt == "jsonl":
         return "".join(dumps(row) + "\n" for row in rows)
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, CSV_FIELDS, extrasaction="ignore", lineterminator="\n")
+    # RFC 4180 line ends: with "\n" the csv module leaves a lone "\r" in a
+    # value unquoted, which splits the row for every reader.
+    writer = csv.DictWriter(buffer, CSV_FIELDS, extrasaction="ignore", lineterminator="\r\n")
     for row in rows:
         row["metadata"] = dumps(row.get("metadata") or {})
         writer.writerow({name: csv_cell(row.get(name)) for name in CSV_FIELDS})
@@ -102,7 +104,7 @@ def render(sessions: tuple[VoiceSession, ...], fmt: str) -> str:
 
 
 def csv_header() -> str:
-    return ",".join(CSV_FIELDS) + "\n"
+    return ",".join(CSV_FIELDS) + "\r\n"
 
 
 def persist(path: Path, out: IO[str], text: str, progress: dict[str, Any]) -> None:
@@ -144,20 +146,25 @@ async def export(args: argparse.Namespace) -> int:
         f"what is written so far is kept in {args.out}: rerun the same command to resume"
     )
     async with make_client(args) as client:
+        client.config.require_api_key()  # before the file is created or truncated
         iterator = client.sessions.iter(
             page_size=args.page_size,
             concurrency=args.concurrency,
             resume=progress.checkpoint if progress else None,
             **wanted,
         )
-        # A CLI runs one task: opening the file synchronously blocks nobody.
-        with open(args.out, "r+" if progress else "w", encoding="utf-8", newline="") as out:  # noqa: ASYNC230
-            if progress:
-                out.truncate(progress.bytes)  # drop anything after the last checkpoint
-                out.seek(progress.bytes)
-            elif fmt == "csv":
-                out.write(csv_header())
-            rows = await write_pages(args, iterator, out, fmt, wanted, rows)
+        try:
+            # A CLI runs one task: opening the file synchronously blocks nobody.
+            with open(args.out, "r+" if progress else "w", encoding="utf-8", newline="") as out:  # noqa: ASYNC230
+                if progress:
+                    out.truncate(progress.bytes)  # drop anything after the last checkpoint
+                    out.seek(progress.bytes)
+                elif fmt == "csv":
+                    out.write(csv_header())
+                rows = await write_pages(args, iterator, out, fmt, wanted, rows)
+        except OSError as exc:
+            exc.filename = exc.filename or str(args.out)  # a failed write names no file
+            raise
     _progress.sidecar(args.out).unlink(missing_ok=True)
     summary = {"out": str(args.out), "rows": rows, "resumed": progress is not None}
     if args.json:
