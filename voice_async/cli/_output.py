@@ -21,10 +21,11 @@ import re
 from typing import Any
 
 # C0 controls, DEL, C1 controls (0x9b is a one-byte CSI on some terminals),
-# line/paragraph separators and bidirectional overrides (which can make text
-# read differently from what it is).
+# line/paragraph separators, bidirectional overrides (which can make text
+# read differently from what it is) and lone surrogates (undecodable bytes in
+# a header, or a "\udc9b" in JSON: stdout cannot even encode them).
 _UNSAFE = [*range(0x00, 0x20), *range(0x7F, 0xA0), 0x2028, 0x2029]
-_UNSAFE += [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+_UNSAFE += [*range(0x202A, 0x202F), *range(0x2066, 0x206A), *range(0xD800, 0xE000)]
 _ESCAPES = {code: f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" for code in _UNSAFE}
 
 

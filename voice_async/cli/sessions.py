@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import export, watch
 from ._common import add_filters, filters, make_client, print_json, to_json
-from ._output import clean
+from ._output import clean, finite
 
 if TYPE_CHECKING:
     from .._models import SessionPage, VoiceSession
@@ -91,6 +91,6 @@ async def get_session(args: argparse.Namespace) -> int:
     if args.json:
         print_json(to_json(session))
     else:
-        for name, value in to_json(session).items():
+        for name, value in finite(to_json(session)).items():
             print(f"{name:<17} {clean(value)}")
     return 0
