@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import errno
-import logging
 import sys
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
@@ -113,6 +112,8 @@ def run(command: Command, args: argparse.Namespace) -> int:
     import asyncio  # here, not at the top: --help does not need it
 
     if args.debug:
+        import logging
+
         logging.basicConfig(level=logging.DEBUG, format="%(name)s %(levelname)s %(message)s")
     try:
         return asyncio.run(command(args))

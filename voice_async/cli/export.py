@@ -12,8 +12,6 @@ overwritten without --force.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -90,6 +88,9 @@ def check_destination(out: Path) -> None:
 
 def render(sessions: tuple[VoiceSession, ...], fmt: str) -> str:
     """The lines for one page, as one string, so a page is written in one go."""
+    import csv
+    import io
+
     rows = [to_json(s) for s in sessions]
     if fmt == "jsonl":
         return "".join(dumps(row) + "\n" for row in rows)
