@@ -17,7 +17,7 @@ import pytest
 
 from voice_async.testing import Emulator
 
-from ._cli import CLI, assert_one_error_line, cli, env_for
+from ._cli import CLI, assert_one_error_line, cli, env_for, run_cli
 
 
 @pytest.fixture
@@ -75,6 +75,18 @@ async def test_a_finished_export_is_not_overwritten(emu: Emulator, tmp_path: Pat
     code, _, err = await export(emu, out, "--force")
     assert code == 0, err
     assert len(out.read_text().splitlines()) == 57
+
+
+async def test_a_run_that_fails_at_once_can_be_rerun(emu: Emulator, tmp_path: Path) -> None:
+    out = tmp_path / "s.csv"
+    env = {**env_for(emu), "STATESET_VOICE_API_KEY": "sk_test_wrong_key_0000"}
+    code, _, err = await run_cli("sessions", "export", "--out", str(out), env=env)
+    assert code == 1 and "401" in err
+    assert_one_error_line(err)
+    code, stdout, err = await export(emu, out, "--json")
+    assert code == 0 and json.loads(stdout) == {"out": str(out), "rows": 57, "resumed": True}, err
+    with out.open(newline="") as f:
+        assert len(list(csv.DictReader(f))) == 57  # one header, every row once
 
 
 def write_unfinished(out: Path, sidecar: str, body: str = '{"id": "vs_1"}\n') -> Path:

@@ -12,6 +12,7 @@ overwritten without --force.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -114,8 +115,17 @@ def persist(path: Path, out: IO[str], text: str, progress: dict[str, Any]) -> No
 
     out.write(text)
     out.flush()
-    os.fsync(out.fileno())
+    try:
+        os.fsync(out.fileno())
+    except OSError as exc:
+        if exc.errno != errno.EINVAL:  # EINVAL: a device or pipe; fsync does not apply
+            raise
     _progress.save(path, {**progress, "bytes": out.tell()})
+
+
+def state(iterator: SessionIterator, wanted: dict[str, Any], rows: int) -> dict[str, Any]:
+    """What the sidecar records besides the byte count: enough to resume exactly."""
+    return {"filters": wanted, "rows": rows, "checkpoint": iterator.checkpoint().to_dict()}
 
 
 @contextmanager
@@ -160,8 +170,11 @@ async def export(args: argparse.Namespace) -> int:
                 if progress:
                     out.truncate(progress.bytes)  # drop anything after the last checkpoint
                     out.seek(progress.bytes)
-                elif fmt == "csv":
-                    out.write(csv_header())
+                else:
+                    # A sidecar from the start: a run that fails before its first
+                    # page leaves a file to resume, not one that "already exists".
+                    header = csv_header() if fmt == "csv" else ""
+                    persist(args.out, out, header, state(iterator, wanted, 0))
                 rows = await write_pages(args, iterator, out, fmt, wanted, rows)
         except OSError as exc:
             exc.filename = exc.filename or str(args.out)  # a failed write names no file
@@ -193,15 +206,7 @@ async def write_pages(
                 # Disk writes and fsync run in a thread so the pages in flight
                 # keep being received meanwhile.
                 await asyncio.to_thread(
-                    persist,
-                    args.out,
-                    out,
-                    render(page.data, fmt),
-                    {
-                        "filters": wanted,
-                        "rows": rows,
-                        "checkpoint": iterator.checkpoint().to_dict(),
-                    },
+                    persist, args.out, out, render(page.data, fmt), state(iterator, wanted, rows)
                 )
                 if bar is not None:
                     bar.update(task, completed=rows, total=(iterator.total or 0) or None)
