@@ -123,6 +123,12 @@ def persist(path: Path, out: IO[str], text: str, progress: dict[str, Any]) -> No
     _progress.save(path, {**progress, "bytes": out.tell()})
 
 
+def start_file(path: Path, out: IO[str], fmt: str, initial: dict[str, Any]) -> None:
+    """The header, and a sidecar from the start: a run that fails before its
+    first page leaves a file to resume, not one that "already exists"."""
+    persist(path, out, csv_header() if fmt == "csv" else "", initial)
+
+
 def state(iterator: SessionIterator, wanted: dict[str, Any], rows: int) -> dict[str, Any]:
     """What the sidecar records besides the byte count: enough to resume exactly."""
     return {"filters": wanted, "rows": rows, "checkpoint": iterator.checkpoint().to_dict()}
@@ -171,10 +177,7 @@ async def export(args: argparse.Namespace) -> int:
                     out.truncate(progress.bytes)  # drop anything after the last checkpoint
                     out.seek(progress.bytes)
                 else:
-                    # A sidecar from the start: a run that fails before its first
-                    # page leaves a file to resume, not one that "already exists".
-                    header = csv_header() if fmt == "csv" else ""
-                    persist(args.out, out, header, state(iterator, wanted, 0))
+                    start_file(args.out, out, fmt, state(iterator, wanted, 0))
                 rows = await write_pages(args, iterator, out, fmt, wanted, rows)
         except OSError as exc:
             exc.filename = exc.filename or str(args.out)  # a failed write names no file
