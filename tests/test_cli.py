@@ -86,13 +86,13 @@ async def test_errors_are_one_line_with_exit_codes(emu: Emulator) -> None:
     assert code == 1 and out == ""
     assert err.count("\n") == 1 and "404" in err and "request_id=req_" in err
     code, _, err = await cli(emu, "sessions", "list", "--limit", "101")
-    assert code == 2 and err.startswith("error: limit")
+    assert code == 2 and err.startswith("error: --limit: ")
     code, _, err = await cli(emu, "sessions", "bogus")
     assert code == 2
     code, _, err = await cli(
         emu, "call", "--to", "123", "--from", "+15555551234", "--agent-key", "a"
     )
-    assert code == 2 and "to:" in err and emu.stats.calls_placed == 0
+    assert code == 2 and "--to:" in err and emu.stats.calls_placed == 0
     assert "Traceback" not in err and emu.api_key not in err
 
 

@@ -191,7 +191,19 @@ async def test_base_url_before_and_after(emu: Emulator) -> None:
             2,
             "not valid JSON",
         ),
-        (["sessions", "list", "--limit", "0"], True, 2, "limit"),
+        (["sessions", "list", "--limit", "0"], True, 2, "error: --limit: "),
+        (
+            ["call", "--to", "+15555555678", "--from", "12", "--agent-key", "a"],
+            True,
+            2,
+            "error: --from: must be an E.164 number",
+        ),
+        (
+            ["sessions", "export", "--out", "x.jsonl", "--page-size", "0"],
+            True,
+            2,
+            "error: --page-size: ",
+        ),
         (["sessions", "bogus"], True, 2, "invalid choice"),
         (["--base-url", "http://127.0.0.1:1", "sessions", "list"], True, 1, "Cannot connect"),
     ],
@@ -202,7 +214,15 @@ async def test_exit_codes_and_hints(argv: list[str], env_key: bool, code: int, s
     assert (got, out) == (code, ""), err
     assert says in err
     assert_one_error_line(err)
-    for python_spelling in ("api_key=", "admin_key=", "allow_insecure_http=", "base_url"):
+    python_spellings = (
+        "api_key=",
+        "admin_key=",
+        "allow_insecure_http=",
+        "base_url",
+        "from_",
+        "page_size",
+    )
+    for python_spelling in python_spellings:
         assert python_spelling not in err
 
 

@@ -32,6 +32,9 @@ _CLI_SPELLINGS = {
 }
 
 
+_POSITIONALS = frozenset({"session_id", "tenant_id"})
+
+
 class UsageError(Exception):
     """A problem with how the command was invoked: one line, exit code 2."""
 
@@ -76,13 +79,24 @@ def cli_spelling(text: str) -> str:
     return text
 
 
+def option_name(field: str) -> str:
+    """The command-line spelling of an SDK argument: ``from_`` -> ``--from``."""
+    if field in _POSITIONALS:
+        return field.upper()
+    if not field.isidentifier():
+        return field
+    return "--" + field.rstrip("_").replace("_", "-")
+
+
 def describe_error(exc: BaseException) -> str:
     """One readable, terminal-safe line; the request id when there is one."""
-    from .._errors import APIStatusError, ConfigurationError, VoiceError
+    from .._errors import APIStatusError, ConfigurationError, InvalidRequestError, VoiceError
 
     text = str(exc) or type(exc).__name__
     if isinstance(exc, ConfigurationError):
         text = cli_spelling(text)
+    elif isinstance(exc, InvalidRequestError):
+        text = option_name(exc.field) + text.removeprefix(exc.field)
     elif isinstance(exc, OSError):
         text = describe_os_error(exc)
     elif not isinstance(exc, (VoiceError, UsageError)):
