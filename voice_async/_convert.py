@@ -17,6 +17,7 @@ malformed response can never leak a ``KeyError`` or cattrs exception.
 from __future__ import annotations
 
 import enum
+import json
 import re
 import sys
 from collections.abc import Callable, Mapping
@@ -250,6 +251,25 @@ def _unstructure_event(event: SessionEvent) -> dict[str, Any]:
 
 converter.register_structure_hook(SessionEvent, _structure_event)
 converter.register_unstructure_hook(SessionEvent, _unstructure_event)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+_STRICT_JSON = json.JSONDecoder(parse_constant=_reject_constant)
+
+
+def loads(data: bytes | str) -> Any:
+    """``json.loads`` for server bodies and frames, rejecting ``NaN`` and ``Infinity``.
+
+    Python's ``json`` accepts those tokens although JSON has no such numbers;
+    a value carrying one anywhere (``metadata`` included) would make every
+    later JSON export of it invalid.  Same speed as ``json.loads`` (the hook
+    runs only when such a token is met); raises ``ValueError`` like it.
+    """
+    text = data.decode("utf-8") if isinstance(data, (bytes, bytearray)) else data
+    return _STRICT_JSON.decode(text)
 
 
 def _excerpt(payload: object) -> str:

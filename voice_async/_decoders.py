@@ -169,14 +169,14 @@ class _Source:
         elif field.default is None and _optional_arg(tp) is not None:
             self.emit(f"{v} = obj.get({wire})")
             self.convert(tp, v, where)
-        elif (made := _factory(field)) is not None:
-            factory = self.name("factory", made)
+        else:  # missing -> the default (a fresh one from a factory); present -> converted
+            made = _factory(field)
+            fresh = f"{self.name('factory', made)}()" if made else None
+            default = fresh or self.name("default", field.default)
             self.emit(f"{v} = obj.get({wire}, _MISSING)")
-            self.emit(f"if {v} is _MISSING: {v} = {factory}()")
+            self.emit(f"if {v} is _MISSING: {v} = {default}")
             self.emit("else:")
             self.convert(tp, v, where, depth=2)
-        else:
-            raise TypeError(f"{where}: no fast decoder for the default {field.default!r}")
 
 
 def _construct(src: _Source, cls: type[Any], args: list[str]) -> None:
@@ -197,11 +197,16 @@ def _construct(src: _Source, cls: type[Any], args: list[str]) -> None:
 
 
 def _factory(field: attrs.Attribute[Any]) -> Callable[[], Any] | None:
-    """The field's ``attrs.Factory`` callable (``attrs.Factory`` is typed as a function)."""
+    """The field's ``attrs.Factory`` callable, if its default is one.
+
+    (``attrs.Factory`` is typed as a function, hence no ``isinstance``.)
+    """
     factory = getattr(field.default, "factory", None)
-    if callable(factory) and not getattr(field.default, "takes_self", True):
-        return factory  # type: ignore[no-any-return]
-    return None
+    if not callable(factory):
+        return None
+    if getattr(field.default, "takes_self", False):
+        raise TypeError(f"{field.name}: no fast decoder for a Factory(takes_self=True)")
+    return factory  # type: ignore[no-any-return]
 
 
 def make_decoder(cls: type[Any], parse_datetime: Check) -> Decoder:
