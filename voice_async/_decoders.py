@@ -209,14 +209,22 @@ def _factory(field: attrs.Attribute[Any]) -> Callable[[], Any] | None:
     return factory  # type: ignore[no-any-return]
 
 
-def make_decoder(cls: type[Any], parse_datetime: Check) -> Decoder:
+def make_decoder(
+    cls: type[Any],
+    parse_datetime: Check,
+    overrides: Mapping[str, Callable[[dict[str, Any]], Any]] | None = None,
+) -> Decoder:
     """A decoder ``payload -> cls`` written out from ``attrs.fields(cls)``.
 
     The model must be an attrs class whose fields have no validator or
     converter (the decoder does the checking) and may have an ``extra``
     mapping for unknown wire keys.  ``parse_datetime`` is the converter's
     datetime rule (passed in: one definition of it, in ``_convert``).
+    ``overrides`` decode the named fields from the whole payload (a field
+    whose type depends on another one, like an event's ``data``); they run
+    after the fields before them were checked.
     """
+    overrides = overrides or {}
     hints = typing.get_type_hints(cls)
     fields = [f for f in attrs.fields(cls) if f.name != "extra"]
     has_extra = len(fields) < len(attrs.fields(cls))
@@ -228,7 +236,10 @@ def make_decoder(cls: type[Any], parse_datetime: Check) -> Decoder:
         where = f"{cls.__name__}.{field.name}"
         if field.validator is not None or field.converter is not None:
             raise TypeError(f"{where} has a validator or converter: no fast decoder for it")
-        src.field(field, hints[field.name], f"a{index}", where)
+        if field.name in overrides:
+            src.emit(f"a{index} = {src.name('override', overrides[field.name])}(obj)")
+        else:
+            src.field(field, hints[field.name], f"a{index}", where)
         args.append(f"a{index}")
     if has_extra:
         known = src.name("known", frozenset(wire_name(f.name) for f in fields))
