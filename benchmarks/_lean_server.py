@@ -150,7 +150,7 @@ def make_app(sessions: list[bytes], frames: list[str], latency: float) -> web.Ap
 
 async def serve(port: int, sessions: int, latency: float, n_events: int) -> None:
     app = make_app(session_items(sessions), event_frames(n_events), latency)
-    runner = web.AppRunner(app, access_log=None, handle_signals=True)
+    runner = web.AppRunner(app, access_log=None)  # SIGTERM ends it at once
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", port)
     await site.start()
