@@ -1,6 +1,7 @@
-"""The single cattrs converter between wire JSON and the models.
+"""The single converter between wire JSON and the models.
 
-Conversion happens here and only here.  The rules it applies:
+Conversion happens here and only here (the wire rules are written down in
+``docs/wire-contract.md``).  The rules it applies:
 
 * datetimes are ISO 8601 on the wire and *aware* ``datetime`` in Python
   (a trailing ``Z`` is UTC; a naive value is taken as UTC);
@@ -8,7 +9,12 @@ Conversion happens here and only here.  The rules it applies:
 * a ``SomeEnum | str`` field keeps an unknown value as the plain string;
 * unknown fields land in the model's ``extra`` mapping;
 * types are checked strictly enough that a wrong JSON type is an error, not a
-  silently stringified dict.
+  silently stringified dict; ``NaN``/``Infinity`` are invalid numbers.
+
+Decoding runs the functions ``_decoders.make_decoder`` generates from each
+model's fields (:data:`DECODERS`): fast, and unable to miss a field added to
+a model.  cattrs' own generated hooks stay registered as the reference the
+tests compare them with, and cattrs does the (cold) unstructuring.
 
 Every decoding failure surfaces as :class:`APIResponseValidationError`, so a
 malformed response can never leak a ``KeyError`` or cattrs exception.
