@@ -25,7 +25,6 @@ from __future__ import annotations
 import enum
 import json
 import re
-import sys
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any, TypeVar
@@ -35,6 +34,7 @@ import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from ._decoders import (
+    NATIVE_ISO,
     enum_of,
     json_object,
     make_decoder,
@@ -69,7 +69,7 @@ T = TypeVar("T")
 converter = cattrs.Converter(forbid_extra_keys=False, detailed_validation=False)
 
 _FRACTION = re.compile(r"(\.\d+)")
-_NATIVE_ISO = sys.version_info >= (3, 11)
+_NATIVE_ISO = NATIVE_ISO  # tests switch it off to check the tolerant path agrees
 
 
 def parse_datetime(value: object) -> datetime:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import enum
 import math
+import sys
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -41,6 +42,8 @@ import attrs
 Decoder = Callable[[object], Any]
 Check = Callable[[object], Any]
 _MISSING = object()
+#: ``datetime.fromisoformat`` reads every ISO 8601 string servers send from 3.11 on.
+NATIVE_ISO = sys.version_info >= (3, 11)
 
 
 def wire_name(name: str) -> str:
@@ -148,7 +151,7 @@ class _Source:
             fast, check = _SIMPLE[tp]
             self.emit(f"if not ({fast.format(v=v)}): {v} = {self.name('check', check)}({v})", depth)
         elif tp is datetime:
-            self.emit(f"{v} = {self.name('dt', self.parse_datetime)}({v})", depth)
+            self.datetime(v, depth)
         elif (members := enum_of(tp)) is not None:
             table = self.name("members", {m.value: m for m in members})
             text = self.name("check", strict_str)
@@ -159,6 +162,28 @@ class _Source:
             self.emit(f"{v} = dict({v}) if type({v}) is dict else {mapping}({v})", depth)
         else:
             raise TypeError(f"no fast decoder for {where} of type {tp!r}: teach _decoders.py")
+
+    def datetime(self, v: str, depth: int) -> None:
+        """``parse_datetime``, with its 3.11+ fast path inlined (3 per session, 1 per event).
+
+        Same result as calling it: a string ``datetime.fromisoformat`` takes
+        is used as parsed (UTC when naive); anything else, or a naive result,
+        goes through ``parse_datetime`` itself.
+        """
+        slow = self.name("dt", self.parse_datetime)
+        if not NATIVE_ISO:
+            self.emit(f"{v} = {slow}({v})", depth)
+            return
+        iso = self.name("fromiso", datetime.fromisoformat)
+        for line in (
+            f"if type({v}) is str:",
+            f"    try: {v} = {iso}({v})",
+            f"    except ValueError: {v} = {slow}({v})",
+            "    else:",
+            f"        if {v}.tzinfo is None: {v} = {slow}({v})",
+            f"else: {v} = {slow}({v})",
+        ):
+            self.emit(line, depth)
 
     def field(self, field: attrs.Attribute[Any], tp: Any, v: str, where: str) -> None:
         """Read the field's wire key into ``v`` (its default when allowed), then convert."""
