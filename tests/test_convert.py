@@ -179,6 +179,21 @@ def test_generated_decoder_keeps_required_and_nullable_rules() -> None:
         decode(["not", "an", "object"])
 
 
+def test_a_decoding_error_names_the_field_and_why() -> None:
+    wire, _ = full_payload(_models.VoiceSession)
+    with pytest.raises(APIResponseValidationError, match="missing required field 'from'"):
+        structure({k: v for k, v in wire.items() if k != "from"}, _models.VoiceSession)
+    with pytest.raises(APIResponseValidationError, match="field 'status': expected a string"):
+        structure({**wire, "status": 3}, _models.VoiceSession)
+    event = {"type": "session.ended", "session_id": "s", "seq": 1, "ts": "2026-11-25T15:30:00Z"}
+    with pytest.raises(APIResponseValidationError, match=r"field 'data': .*finite"):
+        structure(
+            {**event, "data": {"status": "completed", "duration_seconds": math.inf}}, SessionEvent
+        )
+    with pytest.raises(APIResponseValidationError, match="field 'seq': expected an integer"):
+        structure({**event, "seq": "1"}, SessionEvent)
+
+
 # -- the generated decoders agree with cattrs' generic hooks ------------------------
 
 hostile = (

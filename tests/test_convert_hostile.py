@@ -91,6 +91,7 @@ async def test_get_rejects_a_non_finite_duration(
     server.number = number
     with pytest.raises(APIResponseValidationError, match="finite") as caught:
         await asyncio.wait_for(client.sessions.get("vs_1"), 10)
+    assert "field 'duration_seconds': expected a finite number" in str(caught.value)
     assert "duration_seconds" in (caught.value.body_excerpt or "")
     server.number = "186.5"
     assert (await client.sessions.get("vs_1")).duration_seconds == 186.5
@@ -102,8 +103,11 @@ async def test_list_and_iter_reject_a_page_holding_one(
 ) -> None:
     server, client = hostile
     server.number = number
-    with pytest.raises(APIResponseValidationError, match="finite"):
+    with pytest.raises(APIResponseValidationError, match="finite") as caught:
         await asyncio.wait_for(client.sessions.list(), 10)
+    # The error names the item and the field, and quotes that item.
+    assert "item 1: field 'duration_seconds'" in str(caught.value)
+    assert (caught.value.body_excerpt or "").startswith("{'id': 'vs_1'")  # the item, not the page
     got = []
     with pytest.raises(APIResponseValidationError, match="finite"):
         async with client.sessions.iter() as sessions:

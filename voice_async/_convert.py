@@ -36,6 +36,7 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 from ._decoders import (
     NATIVE_ISO,
     enum_of,
+    explain,
     json_object,
     make_decoder,
     strict_bool,
@@ -270,14 +271,20 @@ def _excerpt(payload: object) -> str:
 
 def structure(payload: object, cls: type[T]) -> T:
     """Decode ``payload`` into ``cls``, raising only the SDK's error type."""
+    decode = DECODERS.get(cls)  # skips cattrs' dispatch for the models
     try:
-        decode = DECODERS.get(cls)  # skips cattrs' dispatch for the models
         return decode(payload) if decode is not None else converter.structure(payload, cls)
     except Exception as exc:
         raise APIResponseValidationError(
-            f"response did not match {cls.__name__}: {type(exc).__name__}: {exc}"[:300],
+            f"response did not match {cls.__name__}: {_why(decode, payload, exc)}"[:300],
             body_excerpt=_excerpt(payload),
         ) from exc
+
+
+def _why(decode: Callable[[object], Any] | None, payload: object, exc: Exception) -> str:
+    """The first bad field and why, when the decoder can tell; else the exception."""
+    found = None if decode is None else explain(decode, payload)
+    return found or f"{type(exc).__name__}: {exc}"
 
 
 def unstructure(model: Any) -> Any:
@@ -353,12 +360,27 @@ def split_page(payload: object, *, limit: int, offset: int) -> RawPage:
         raise _page_error(payload, exc) from exc
 
 
+def _first_bad(items: list[Any]) -> int:
+    """Index of the first item that does not decode (run on the error path only)."""
+    for index, item in enumerate(items):
+        try:
+            _structure_session(item)
+        except Exception:
+            return index
+    return len(items)
+
+
 def decode_page(raw: RawPage) -> SessionPage:
     """The typed page: every session of ``raw`` decoded (strictly)."""
     try:
         sessions = tuple(map(_structure_session, raw.items))
     except Exception as exc:
-        raise _page_error(raw.items, exc) from exc
+        index = _first_bad(raw.items)
+        item = raw.items[index] if index < len(raw.items) else raw.items
+        reason = f"item {index}: {_why(_structure_session, item, exc)}"
+        raise APIResponseValidationError(
+            f"response is not a page of sessions: {reason}"[:300], body_excerpt=_excerpt(item)
+        ) from exc
     return SessionPage(sessions, raw.limit, raw.offset, raw.total, raw.has_more)
 
 
