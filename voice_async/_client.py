@@ -9,7 +9,12 @@ import aiohttp
 import attrs
 
 from ._aio import AsyncClosing
-from ._config import DEFAULT_MAX_CONNECTIONS, ClientConfig, Timeout
+from ._config import (
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    ClientConfig,
+    Timeout,
+)
 from ._models import Call
 from ._retry import RetryPolicy
 from ._runtime import Runtime
@@ -38,6 +43,10 @@ class AsyncVoiceClient(AsyncClosing):
     "in progress" -- and to POST only with an idempotency key.
     ``retry_policy`` tunes the backoff (its ``max_retries`` is used unless
     ``max_retries`` is also given).  ``max_connections`` caps the pool.
+    ``max_response_bytes`` (default 10 MiB) caps every response body, success
+    or error, while it streams in: past it the call raises
+    :class:`ResponseTooLargeError` (not retried) and memory stays bounded
+    whatever a broken server or proxy sends.
     Pass ``http_session`` to reuse your own ``aiohttp.ClientSession`` (the
     client will not close it).  ``runtime`` swaps how the client sleeps
     between retries, draws jitter and reads the clock (see :class:`Runtime`):
@@ -54,6 +63,7 @@ class AsyncVoiceClient(AsyncClosing):
         max_retries: int | None = None,
         deadline: float | None = None,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         allow_insecure_http: bool = False,
         http_session: aiohttp.ClientSession | None = None,
         retry_policy: RetryPolicy | None = None,
@@ -68,6 +78,7 @@ class AsyncVoiceClient(AsyncClosing):
             deadline=deadline,
             max_connections=max_connections,
             allow_insecure_http=allow_insecure_http,
+            max_response_bytes=max_response_bytes,
         )
         if retry_policy is not None and max_retries is not None:
             retry_policy = attrs.evolve(retry_policy, max_retries=self.config.max_retries)

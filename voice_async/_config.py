@@ -22,6 +22,8 @@ ENV_ADMIN_KEY = "STATESET_ADMIN_API_KEY"
 ENV_BASE_URL = "STATESET_VOICE_BASE_URL"
 DEFAULT_MAX_RETRIES = 2
 DEFAULT_MAX_CONNECTIONS = 100
+#: 10 MiB: far above any answer of the API, far below what hurts a process.
+DEFAULT_MAX_RESPONSE_BYTES = 10 * 2**20
 
 
 def mask(value: str) -> str:
@@ -122,6 +124,7 @@ class ClientConfig:
     max_retries: int
     deadline: float | None
     max_connections: int
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
 
     @classmethod
     def resolve(
@@ -135,6 +138,7 @@ class ClientConfig:
         deadline: float | None,
         max_connections: int,
         allow_insecure_http: bool,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         env: Mapping[str, str] | None = None,
     ) -> ClientConfig:
         env = os.environ if env is None else env
@@ -145,6 +149,12 @@ class ClientConfig:
             raise ConfigurationError("deadline must be a positive number of seconds")
         if max_connections < 1:
             raise ConfigurationError("max_connections must be >= 1")
+        if (
+            isinstance(max_response_bytes, bool)
+            or not isinstance(max_response_bytes, int)
+            or max_response_bytes < 1
+        ):
+            raise ConfigurationError("max_response_bytes must be an int >= 1")
         return cls(
             base_url=check_base_url(
                 base_url or env.get(ENV_BASE_URL) or DEFAULT_BASE_URL,
@@ -156,6 +166,7 @@ class ClientConfig:
             max_retries=retries,
             deadline=deadline,
             max_connections=max_connections,
+            max_response_bytes=max_response_bytes,
         )
 
     def require_api_key(self) -> Secret:

@@ -15,30 +15,34 @@ import logging
 import platform
 import time
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlencode
 
 import aiohttp
 import attrs
-from multidict import CIMultiDictProxy
 from yarl import URL
 
 from ._config import ClientConfig, Timeout, to_timeout
 from ._errors import (
     APIConnectionError,
-    APIResponseValidationError,
+    APIError,
     APIStatusError,
     APITimeoutError,
     ClientClosedError,
-    status_error_class,
+    ResponseTooLargeError,
 )
-from ._retry import RetryPolicy, is_retryable_status, parse_retry_after, retry_delay
+from ._redact import redact, redact_optional
+from ._response import Expect, Response, decode, parse, read_body, status_error
+from ._retry import RetryPolicy, is_retryable_status, retry_delay
 from ._runtime import Runtime
 from ._version import __version__
+
+__all__ = ["Auth", "Response", "Transport", "status_error"]
 
 logger = logging.getLogger("voice_async")
 
 Auth = Literal["tenant", "admin", "none"]
+T = TypeVar("T")
 
 USER_AGENT = (
     f"voice-async/{__version__} python/{platform.python_version()} aiohttp/{aiohttp.__version__}"
@@ -46,68 +50,6 @@ USER_AGENT = (
 #: Methods whose retry cannot duplicate a side effect.  POST is retried only
 #: when it carries an ``Idempotency-Key`` (the server then deduplicates).
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
-EXCERPT_CHARS = 200
-
-
-@attrs.frozen
-class Response:
-    """A completed 2xx response: status, headers, raw body and decoded JSON."""
-
-    status: int
-    headers: CIMultiDictProxy[str]
-    body: bytes
-    data: Any
-    request_id: str | None
-
-    @property
-    def text(self) -> str:
-        return self.body.decode("utf-8", errors="replace")
-
-
-def body_excerpt(body: bytes, secrets: tuple[str, ...] = ()) -> str:
-    """A short, single-line, secret-free view of a body for error messages.
-
-    Secrets are masked in the whole body *before* any cut: masking after it
-    would leave most of a key that straddles the cut in plain sight.
-    """
-    text = body.decode("utf-8", errors="replace")
-    for secret in secrets:
-        text = text.replace(secret, "****")
-    return " ".join(text[: EXCERPT_CHARS * 4].split())[:EXCERPT_CHARS]
-
-
-def status_error(
-    status: int, headers: Mapping[str, str], body: bytes, secrets: tuple[str, ...] = ()
-) -> APIStatusError:
-    """Map a non-2xx response to its typed error, whatever the body looks like."""
-    error_type = param = message = None
-    try:
-        payload = json.loads(body) if body else None
-    except (ValueError, RecursionError):  # deeply nested JSON raises RecursionError
-        payload = None
-    if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
-        err = payload["error"]
-        error_type = err.get("type") if isinstance(err.get("type"), str) else None
-        param = err.get("param") if isinstance(err.get("param"), str) else None
-        message = err.get("message") if isinstance(err.get("message"), str) else None
-    excerpt = body_excerpt(body, secrets)
-    request_id = headers.get("x-request-id")
-    summary = message or excerpt or "(empty body)"
-    for secret in secrets:
-        summary = summary.replace(secret, "****")
-    text = f"HTTP {status}" + (f" {error_type}" if error_type else "") + f": {summary[:300]}"
-    if request_id:
-        text += f" (request_id={request_id})"
-    return status_error_class(status)(
-        text,
-        status=status,
-        request_id=request_id,
-        error_type=error_type,
-        param=param,
-        body_excerpt=excerpt,
-        headers=dict(headers),
-        retry_after=parse_retry_after(headers),
-    )
 
 
 class Transport:
@@ -198,10 +140,12 @@ class Transport:
         form: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | Timeout | None = None,
-        expect_json: bool = True,
+        expect: Expect = "json",
     ) -> Response:
         """Send one logical request, retrying it as the policy allows.
 
+        ``expect`` is what the endpoint answers on success: ``"json"`` (a 2xx
+        without a body is still a success, with ``data=None``) or ``"text"``.
         Raises only :class:`VoiceError` subclasses.  Credentials are checked
         first, so a missing key fails before anything is sent.
         """
@@ -225,9 +169,13 @@ class Transport:
             data,
             all_headers,
             to_timeout(timeout if timeout is not None else self.config.timeout),
-            expect_json,
+            expect,
         )
         return await self._with_retries(attempt, retry_safe)
+
+    def parse(self, response: Response, cls: type[T]) -> T:
+        """Decode a response into a model; a mismatch is a masked, typed error."""
+        return parse(response, cls, self.secrets)
 
     async def _with_retries(self, attempt: _Attempt, retry_safe: bool) -> Response:
         loop = asyncio.get_running_loop()
@@ -237,16 +185,11 @@ class Transport:
             remaining = None if deadline is None else deadline - loop.time()
             try:
                 return await attempt.send(retry_index + 1, remaining)
-            except (APIConnectionError, APIResponseValidationError, APIStatusError) as exc:
-                error: Exception = exc
-                if isinstance(exc, APIStatusError):
-                    if not is_retryable_status(exc.status, exc.error_type):
-                        raise
-                    retry_after = exc.retry_after
-                else:
-                    retry_after = None
-            if not retry_safe:
-                raise error
+            except APIError as exc:
+                if not (retry_safe and _retryable(exc)):
+                    raise
+                error: APIError = exc
+            retry_after = error.retry_after if isinstance(error, APIStatusError) else None
             delay = retry_delay(self.retry_policy, retry_index, retry_after, self.runtime.random)
             if delay is None or (deadline is not None and loop.time() + delay >= deadline):
                 raise error
@@ -263,6 +206,18 @@ class Transport:
             retry_index += 1
 
 
+def _retryable(exc: APIError) -> bool:
+    """Whether sending the same request again may succeed.
+
+    Status errors follow the status; connection errors and undecodable 2xx
+    bodies (a truncated answer) are transient.  An oversized body is not: the
+    same server would most likely send it again, and reading it cost enough.
+    """
+    if isinstance(exc, APIStatusError):
+        return is_retryable_status(exc.status, exc.error_type)
+    return not isinstance(exc, ResponseTooLargeError)
+
+
 @attrs.define
 class _Attempt:
     """Everything needed to send the same request again, identically."""
@@ -274,7 +229,7 @@ class _Attempt:
     data: bytes | None
     headers: dict[str, str]
     timeout: Timeout
-    expect_json: bool
+    expect: Expect
 
     def _client_timeout(self, remaining: float | None) -> aiohttp.ClientTimeout:
         total = self.timeout.total
@@ -284,6 +239,7 @@ class _Attempt:
 
     async def send(self, number: int, remaining: float | None) -> Response:
         transport = self.transport
+        secrets = transport.secrets
         session = transport.session()
         started = time.perf_counter()
         where = f"{self.method} {self.path}"
@@ -299,8 +255,15 @@ class _Attempt:
                 # to another origin (it strips only Authorization): a 3xx is an error.
                 allow_redirects=False,
             ) as resp:
-                body = await resp.read()
                 status, headers = resp.status, resp.headers
+                request_id = redact_optional(headers.get("x-request-id"), secrets)
+                try:
+                    body = await read_body(
+                        resp, transport.config.max_response_bytes, where, request_id
+                    )
+                except ResponseTooLargeError:
+                    _log(where, "too large", started, number, request_id)
+                    raise
         except asyncio.TimeoutError:
             _log(where, "timeout", started, number, None)
             raise APITimeoutError(
@@ -308,30 +271,18 @@ class _Attempt:
             ) from None
         except aiohttp.ClientError as exc:
             _log(where, type(exc).__name__, started, number, None)
+            # aiohttp quotes what the server sent (a bad status line, a
+            # header): mask it like any other server-supplied text.
             raise APIConnectionError(
-                f"{where} failed: {type(exc).__name__}: {exc}",
+                redact(f"{where} failed: {type(exc).__name__}: {exc}", secrets)[:1000],
                 method=self.method,
                 path=self.path,
             ) from None
-        request_id = headers.get("x-request-id")
         _log(where, status, started, number, request_id)
         if status >= 300:
-            raise status_error(status, headers, body, transport.secrets)
-        return Response(status, headers, body, self._decode(body, status, request_id), request_id)
-
-    def _decode(self, body: bytes, status: int, request_id: str | None) -> Any:
-        if not self.expect_json:
-            return None
-        try:
-            return json.loads(body)
-        except (ValueError, RecursionError):  # deeply nested JSON raises RecursionError
-            raise APIResponseValidationError(
-                f"HTTP {status} response to {self.method} {self.path} is not valid JSON"
-                + (f" (request_id={request_id})" if request_id else ""),
-                status=status,
-                request_id=request_id,
-                body_excerpt=body_excerpt(body, self.transport.secrets),
-            ) from None
+            raise status_error(status, headers, body, secrets)
+        data = decode(body, status, self.expect, where, request_id, secrets)
+        return Response(status, headers, body, data, request_id)
 
 
 def _log(where: str, outcome: object, started: float, number: int, request_id: str | None) -> None:

@@ -6,7 +6,6 @@ from typing import Any
 
 from .. import _validate as check
 from .._config import Timeout
-from .._convert import structure
 from .._errors import InvalidRequestError
 from .._models import RuntimeConfig
 from .._transport import Transport
@@ -34,7 +33,7 @@ class AdminResource:
         response = await self._transport.request(
             "GET", _config_path(tenant_id), auth="admin", timeout=timeout
         )
-        return structure(response.data, RuntimeConfig)
+        return self._transport.parse(response, RuntimeConfig)
 
     async def update_runtime_config(
         self,
@@ -76,4 +75,4 @@ class AdminResource:
         response = await self._transport.request(
             "PUT", path, auth="admin", json_body=body, headers=headers, timeout=timeout
         )
-        return structure(response.data, RuntimeConfig)
+        return self._transport.parse(response, RuntimeConfig)

@@ -8,7 +8,6 @@ from typing import Any
 
 from .. import _validate as check
 from .._config import Timeout
-from .._convert import structure
 from .._errors import InvalidRequestError
 from .._models import Call
 from .._transport import Transport
@@ -55,7 +54,7 @@ class CallsResource:
             headers={"Idempotency-Key": key},
             timeout=timeout,
         )
-        return structure(response.data, Call)
+        return self._transport.parse(response, Call)
 
     async def forward_incoming(
         self, params: Mapping[str, str], *, timeout: float | Timeout | None = None
@@ -75,6 +74,6 @@ class CallsResource:
             auth="none",
             form=params,
             timeout=timeout,
-            expect_json=False,
+            expect="text",
         )
         return response.text
