@@ -41,11 +41,12 @@ async def no_wait(delay: float) -> None:
     """Retries happen at once: the suite counts requests, it does not time backoff."""
 
 
-def hostile_client(server: HostileServer, **kwargs: Any) -> AsyncVoiceClient:
+def hostile_client(server: HostileServer | str, **kwargs: Any) -> AsyncVoiceClient:
+    """A client on ``server`` (or a base URL) with both keys set and no backoff waits."""
     options: dict[str, Any] = {
         "api_key": API_KEY,
         "admin_key": ADMIN_KEY,
-        "base_url": server.base_url,
+        "base_url": server if isinstance(server, str) else server.base_url,
         "retry_policy": RetryPolicy(max_retries=2),
         "timeout": Timeout(total=15.0, connect=5.0),
         "runtime": Runtime(sleep=no_wait),
