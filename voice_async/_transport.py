@@ -102,11 +102,34 @@ class Transport:
         return self._session
 
     async def aclose(self) -> None:
-        """Close the session if we created it.  Idempotent; never from ``__del__``."""
+        """Close the session if we created it.  Idempotent; never from ``__del__``.
+
+        The pool's sockets belong to the loop that opened them, and only that
+        loop can close them.  Called from another loop, this closes them in
+        the owner (scheduled on it when it runs in another thread, or run on
+        a worker thread when it is idle); when the owner is already closed,
+        nothing can release them cleanly and :class:`ClientClosedError` says
+        so instead of returning as if they were closed.
+        """
         self._closed = True
         session, self._session = self._session, None
-        if session is not None and self._owns_session and not session.closed:
+        if session is None or not self._owns_session or session.closed:
+            return
+        owner = self._loop
+        if owner is None or owner is asyncio.get_running_loop():
             await session.close()
+            return
+        if owner.is_closed():
+            self._session = session  # still not released: a repeated aclose() says so again
+            raise ClientClosedError(
+                "aclose() cannot release this AsyncVoiceClient's connections: the event "
+                "loop that opened them is closed. Close the client inside that loop "
+                "(`async with AsyncVoiceClient() as client:` does it for you)"
+            )
+        if owner.is_running():
+            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(session.close(), owner))
+        else:
+            await asyncio.to_thread(owner.run_until_complete, session.close())
 
     # -- building requests -------------------------------------------------
 

@@ -122,11 +122,12 @@ def chunked_reply(body: bytes, status: int = 200) -> Handler:
     return handler
 
 
-def endless_body(status: int = 200) -> Handler:
+def endless_body(status: int = 200, headers: Mapping[str, str] | None = None) -> Handler:
     """A chunked body that never ends: only the client hanging up stops it."""
 
     async def handler(request: web.Request) -> web.StreamResponse:
-        resp = web.StreamResponse(status=status, headers={"Content-Type": "application/json"})
+        all_headers = {"Content-Type": "application/json", **(headers or {})}
+        resp = web.StreamResponse(status=status, headers=all_headers)
         resp.enable_chunked_encoding()
         await resp.prepare(request)
         await resp.write(b'{"session_id": "')
@@ -195,3 +196,36 @@ class RssSampler:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         self.peak = max(self.peak, self.rss())
+
+
+def echo_credentials(status: int = 401, body_status: bool = True) -> Handler:
+    """Echo the caller's credentials in every place a response has room for.
+
+    ``x-request-id``, an ordinary header, a header *name*, a repeated
+    ``Set-Cookie``, ``Location``, and the error body's ``type``, ``message``
+    and ``param``; the non-JSON body of a 2xx when ``body_status`` is False.
+    """
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        auth = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        key = auth or request.headers.get("x-admin-key", "")
+        headers = [
+            ("x-request-id", f"req_{key}"),
+            ("X-Debug-Key", key),
+            (f"X-{key}", "name"),
+            ("Set-Cookie", f"a={key}"),
+            ("Set-Cookie", f"b={key}"),
+            ("Location", f"https://evil.example/?key={key}"),
+            ("Retry-After", key),
+        ]
+        if body_status:
+            err = {"type": key, "message": f"invalid key {key}", "param": key}
+            body = json.dumps({"error": err}).encode()
+        else:
+            body = f"<html>your key is {key}</html>".encode()
+        resp = web.Response(status=status, body=body, content_type="application/json")
+        for name, value in headers:
+            resp.headers.add(name, value)
+        return resp
+
+    return handler
