@@ -14,7 +14,11 @@ from collections.abc import Mapping
 import attrs
 from yarl import URL
 
-from ._errors import ConfigurationError, MissingCredentialsError
+from . import _validate as check
+from ._errors import ConfigurationError, InvalidRequestError, MissingCredentialsError
+from ._timeout import Timeout
+
+__all__ = ["ClientConfig", "Secret", "Timeout", "check_base_url", "mask"]
 
 DEFAULT_BASE_URL = "https://voice.stateset.app"
 ENV_API_KEY = "STATESET_VOICE_API_KEY"
@@ -49,30 +53,6 @@ class Secret:
         return f"Secret({mask(self._value)!r})"
 
     __str__ = __repr__
-
-
-@attrs.frozen
-class Timeout:
-    """Per-attempt timeouts in seconds (``None`` disables one).
-
-    ``total`` bounds one HTTP attempt from connect to the last body byte;
-    ``connect`` bounds getting a connection (pool wait included).  The overall
-    ``deadline`` of :class:`ClientConfig` bounds all attempts of one call
-    together, retries and backoff included.
-    """
-
-    total: float | None = 60.0
-    connect: float | None = 10.0
-
-
-def to_timeout(value: float | Timeout | None) -> Timeout:
-    if value is None:
-        return Timeout()
-    if isinstance(value, Timeout):
-        return value
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise ConfigurationError("timeout must be a positive number of seconds or a Timeout")
-    return Timeout(total=float(value), connect=min(float(value), Timeout().connect or 10.0))
 
 
 def is_loopback(host: str | None) -> bool:
@@ -142,19 +122,21 @@ class ClientConfig:
         env: Mapping[str, str] | None = None,
     ) -> ClientConfig:
         env = os.environ if env is None else env
-        retries = DEFAULT_MAX_RETRIES if max_retries is None else max_retries
-        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-            raise ConfigurationError("max_retries must be an int >= 0")
-        if deadline is not None and deadline <= 0:
-            raise ConfigurationError("deadline must be a positive number of seconds")
-        if max_connections < 1:
-            raise ConfigurationError("max_connections must be >= 1")
-        if (
-            isinstance(max_response_bytes, bool)
-            or not isinstance(max_response_bytes, int)
-            or max_response_bytes < 1
-        ):
-            raise ConfigurationError("max_response_bytes must be an int >= 1")
+        # The same checks as per-call arguments (``_validate``); at construction
+        # a bad value is a configuration error.
+        try:
+            retries = check.integer(
+                "max_retries",
+                DEFAULT_MAX_RETRIES if max_retries is None else max_retries,
+                minimum=0,
+            )
+            if deadline is not None:
+                deadline = check.seconds("deadline", deadline)
+            check.integer("max_connections", max_connections, minimum=1)
+            check.integer("max_response_bytes", max_response_bytes, minimum=1)
+            resolved_timeout = Timeout() if timeout is None else check.timeout(timeout)
+        except InvalidRequestError as exc:
+            raise ConfigurationError(str(exc)) from None
         return cls(
             base_url=check_base_url(
                 base_url or env.get(ENV_BASE_URL) or DEFAULT_BASE_URL,
@@ -162,7 +144,7 @@ class ClientConfig:
             ),
             api_key=_secret(api_key, env, ENV_API_KEY),
             admin_key=_secret(admin_key, env, ENV_ADMIN_KEY),
-            timeout=to_timeout(timeout),
+            timeout=resolved_timeout,
             max_retries=retries,
             deadline=deadline,
             max_connections=max_connections,

@@ -22,7 +22,8 @@ import aiohttp
 import attrs
 from yarl import URL
 
-from ._config import ClientConfig, Timeout, to_timeout
+from . import _validate as check
+from ._config import ClientConfig, Timeout
 from ._errors import (
     APIConnectionError,
     APIError,
@@ -191,7 +192,7 @@ class Transport:
             params,
             data,
             all_headers,
-            to_timeout(timeout if timeout is not None else self.config.timeout),
+            self.config.timeout if timeout is None else check.timeout(timeout),
             expect,
         )
         return await self._with_retries(attempt, retry_safe)

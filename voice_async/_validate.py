@@ -1,19 +1,24 @@
-"""Input checks made before any request is sent.
+"""Input checks made before any request is sent: the one place for them.
 
 Each check raises :class:`InvalidRequestError` naming the argument as the
 caller spelled it, so a typo fails fast and locally instead of costing a round
-trip (or, for ``make_call``, a phone call).
+trip (or, for ``make_call``, a phone call).  Per-call options (``timeout=``)
+are arguments like any other and fail the same way; the client's constructor
+uses the same checks and reports them as :class:`ConfigurationError`
+(see ``_config``).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
 from ._errors import InvalidRequestError
+from ._timeout import DEFAULT_CONNECT_TIMEOUT, Timeout
 
 E164 = re.compile(r"\+[1-9][0-9]{7,14}")
 AGENT_KEY = re.compile(r"[A-Za-z0-9_.\-]{1,128}")
@@ -106,3 +111,50 @@ def short_text(field: str, value: object, *, max_len: int = 256) -> str:
     if not isinstance(value, str) or not value or len(value) > max_len:
         raise InvalidRequestError(field, f"must be a non-empty string of at most {max_len} chars")
     return value
+
+
+def string_map(field: str, value: object) -> Mapping[str, str]:
+    if not isinstance(value, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise InvalidRequestError(field, "must map strings to strings")
+    return value
+
+
+def number(field: str, value: object) -> float:
+    """A finite int or float (``NaN``/``Infinity`` are not JSON)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InvalidRequestError(field, f"must be a finite number, got {value!r}")
+    return value
+
+
+def integer(field: str, value: object, *, minimum: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidRequestError(field, f"must be an int, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise InvalidRequestError(field, f"must be an int >= {minimum}, got {value!r}")
+    return value
+
+
+def seconds(field: str, value: object) -> float:
+    """A positive, finite number of seconds."""
+    amount = number(field, value)
+    if amount <= 0:
+        raise InvalidRequestError(field, f"must be a positive number of seconds, got {value!r}")
+    return float(amount)
+
+
+def timeout(value: object, field: str = "timeout") -> Timeout:
+    """Seconds (one attempt's total; connect capped at 10 s) or a :class:`Timeout`."""
+    if isinstance(value, Timeout):
+        for part in ("total", "connect"):
+            limit = getattr(value, part)
+            if limit is not None:
+                seconds(f"{field}.{part}", limit)
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidRequestError(
+            field, f"must be a positive number of seconds or a Timeout, got {value!r}"
+        )
+    total = seconds(field, value)
+    return Timeout(total=total, connect=min(total, DEFAULT_CONNECT_TIMEOUT))

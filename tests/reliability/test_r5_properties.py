@@ -33,8 +33,8 @@ from voice_async import (
 )
 from voice_async._convert import EVENT_DATA, structure, structure_page, unstructure
 from voice_async._events_core import decode_event
+from voice_async._response import status_error
 from voice_async._retry import parse_retry_after
-from voice_async._transport import status_error
 
 from . import _payloads as p
 

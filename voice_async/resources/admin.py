@@ -15,13 +15,6 @@ def _config_path(tenant_id: str) -> str:
     return f"/api/v1/admin/tenants/{check.path_id('tenant_id', tenant_id)}/runtime-config"
 
 
-def _number(field: str, value: object, kind: type[int] | type[float]) -> Any:
-    ok = isinstance(value, (int, float) if kind is float else int)
-    if not ok or isinstance(value, bool):
-        raise InvalidRequestError(field, f"must be {'a number' if kind is float else 'an int'}")
-    return value
-
-
 class AdminResource:
     def __init__(self, transport: Transport) -> None:
         self._transport = transport
@@ -64,14 +57,14 @@ class AdminResource:
             if value is not None:
                 body[name] = check.short_text(name, value)
         if temperature is not None:
-            body["temperature"] = _number("temperature", temperature, float)
+            body["temperature"] = check.number("temperature", temperature)
         if max_call_seconds is not None:
-            body["max_call_seconds"] = _number("max_call_seconds", max_call_seconds, int)
+            body["max_call_seconds"] = check.integer("max_call_seconds", max_call_seconds)
         if not body:
             raise InvalidRequestError("runtime config", "give at least one field to change")
         headers = None
         if if_match is not None:
-            headers = {"If-Match": str(_number("if_match", if_match, int))}
+            headers = {"If-Match": str(check.integer("if_match", if_match))}
         response = await self._transport.request(
             "PUT", path, auth="admin", json_body=body, headers=headers, timeout=timeout
         )

@@ -8,7 +8,6 @@ from typing import Any
 
 from .. import _validate as check
 from .._config import Timeout
-from .._errors import InvalidRequestError
 from .._models import Call
 from .._transport import Transport
 
@@ -64,10 +63,7 @@ class CallsResource:
         Not retried: without an idempotency key the service could create a
         second inbound session, and Twilio retries failed webhooks itself.
         """
-        if not isinstance(params, Mapping) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in params.items()
-        ):
-            raise InvalidRequestError("params", "must map strings to strings")
+        params = check.string_map("params", params)
         response = await self._transport.request(
             "POST",
             "/api/v1/incoming-call",
