@@ -7,9 +7,11 @@ so a misconfigured client fails before it sends anything.  Keys are wrapped in
 
 from __future__ import annotations
 
+import enum
 import ipaddress
 import os
 from collections.abc import Mapping
+from typing import Final
 
 import attrs
 from yarl import URL
@@ -18,7 +20,17 @@ from . import _validate as check
 from ._errors import ConfigurationError, InvalidRequestError, MissingCredentialsError
 from ._timeout import Timeout
 
-__all__ = ["ClientConfig", "Secret", "Timeout", "check_base_url", "mask"]
+__all__ = ["UNSET", "ClientConfig", "Secret", "Timeout", "Unset", "check_base_url", "mask"]
+
+
+class Unset(enum.Enum):
+    """Type of :data:`UNSET`: "not given", where ``None`` is a meaningful value."""
+
+    UNSET = "UNSET"
+
+
+#: ``with_options(deadline=UNSET)`` keeps the deadline; ``deadline=None`` removes it.
+UNSET: Final = Unset.UNSET
 
 DEFAULT_BASE_URL = "https://voice.stateset.app"
 ENV_API_KEY = "STATESET_VOICE_API_KEY"
@@ -105,6 +117,8 @@ class ClientConfig:
     deadline: float | None
     max_connections: int
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    #: Sent on every request (after User-Agent/Accept, before credentials).
+    default_headers: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def resolve(
@@ -119,6 +133,7 @@ class ClientConfig:
         max_connections: int,
         allow_insecure_http: bool,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        default_headers: Mapping[str, str] | None = None,
         env: Mapping[str, str] | None = None,
     ) -> ClientConfig:
         env = os.environ if env is None else env
@@ -135,6 +150,7 @@ class ClientConfig:
             check.integer("max_connections", max_connections, minimum=1)
             check.integer("max_response_bytes", max_response_bytes, minimum=1)
             resolved_timeout = Timeout() if timeout is None else check.timeout(timeout)
+            headers = check.headers("default_headers", default_headers or {})
         except InvalidRequestError as exc:
             raise ConfigurationError(str(exc)) from None
         return cls(
@@ -149,7 +165,35 @@ class ClientConfig:
             deadline=deadline,
             max_connections=max_connections,
             max_response_bytes=max_response_bytes,
+            default_headers=tuple(headers.items()),
         )
+
+    def evolve(
+        self,
+        *,
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+        deadline: float | Unset | None = UNSET,
+        default_headers: Mapping[str, str] | None = None,
+    ) -> ClientConfig:
+        """This config with the given settings changed (``None``/``UNSET``: kept).
+
+        Per-call-style options: a bad value is an :class:`InvalidRequestError`.
+        ``default_headers`` are merged over the current ones, name by name.
+        """
+        changes: dict[str, object] = {}
+        if timeout is not None:
+            changes["timeout"] = check.timeout(timeout)
+        if max_retries is not None:
+            changes["max_retries"] = check.integer("max_retries", max_retries, minimum=0)
+        if deadline is not UNSET:
+            changes["deadline"] = None if deadline is None else check.seconds("deadline", deadline)
+        if default_headers is not None:
+            merged = {k.lower(): (k, v) for k, v in self.default_headers}
+            for name, value in check.headers("default_headers", default_headers).items():
+                merged[name.lower()] = (name, value)
+            changes["default_headers"] = tuple(merged.values())
+        return attrs.evolve(self, **changes)  # type: ignore[arg-type]
 
     def require_api_key(self) -> Secret:
         if self.api_key is None:

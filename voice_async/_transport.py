@@ -23,15 +23,15 @@ import attrs
 from yarl import URL
 
 from . import _validate as check
-from ._config import ClientConfig, Timeout
+from ._config import UNSET, ClientConfig, Timeout, Unset
 from ._errors import (
     APIConnectionError,
     APIError,
     APIStatusError,
     APITimeoutError,
-    ClientClosedError,
     ResponseTooLargeError,
 )
+from ._pool import Pool
 from ._redact import redact, redact_optional
 from ._response import Expect, Response, decode, parse, read_body, status_error
 from ._retry import RetryPolicy, is_retryable_status, retry_delay
@@ -63,74 +63,52 @@ class Transport:
         session: aiohttp.ClientSession | None = None,
         retry_policy: RetryPolicy | None = None,
         runtime: Runtime | None = None,
+        pool: Pool | None = None,
     ) -> None:
         self.config = config
-        self._session = session
-        self._owns_session = session is None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._closed = False
+        #: The connections; shared with the transports of ``with_options`` views.
+        self.pool = pool or Pool(config.max_connections, session)
         self.retry_policy = retry_policy or RetryPolicy(max_retries=config.max_retries)
         #: Sleep, jitter and clock: the one documented seam (see ``Runtime``).
         self.runtime = runtime or Runtime()
         #: Every configured secret in clear, for masking server-supplied text.
         self.secrets = tuple(s.reveal() for s in (config.api_key, config.admin_key) if s)
+        # Built once: every request copies it, then adds its credential.
         self._base_headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        merge_headers(self._base_headers, dict(config.default_headers))
+
+    def with_options(
+        self,
+        *,
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+        deadline: float | Unset | None = UNSET,
+        default_headers: Mapping[str, str] | None = None,
+    ) -> Transport:
+        """A transport with some settings changed, over the same pool and runtime."""
+        config = self.config.evolve(
+            timeout=timeout,
+            max_retries=max_retries,
+            deadline=deadline,
+            default_headers=default_headers,
+        )
+        policy = self.retry_policy
+        if max_retries is not None:
+            policy = attrs.evolve(policy, max_retries=config.max_retries)
+        return Transport(config, retry_policy=policy, runtime=self.runtime, pool=self.pool)
 
     # -- session lifecycle -------------------------------------------------
 
     @property
     def closed(self) -> bool:
-        return self._closed
+        return self.pool.closed
 
     def session(self) -> aiohttp.ClientSession:
-        """The session, created on first use inside the running loop.
-
-        Creating it lazily (not in ``__init__``) lets a client be built at
-        import time or in sync code, and binds it to the loop that uses it.
-        """
-        if self._closed:
-            raise ClientClosedError("this AsyncVoiceClient is closed; create a new one")
-        loop = asyncio.get_running_loop()
-        if self._session is None:
-            connector = aiohttp.TCPConnector(limit=self.config.max_connections)
-            self._session = aiohttp.ClientSession(connector=connector)
-            self._loop = loop
-        elif self._loop is not None and self._loop is not loop:
-            raise ClientClosedError(
-                "this AsyncVoiceClient was first used in another event loop; "
-                "create one client per loop"
-            )
-        return self._session
+        return self.pool.session()
 
     async def aclose(self) -> None:
-        """Close the session if we created it.  Idempotent; never from ``__del__``.
-
-        The pool's sockets belong to the loop that opened them, and only that
-        loop can close them.  Called from another loop, this closes them in
-        the owner (scheduled on it when it runs in another thread, or run on
-        a worker thread when it is idle); when the owner is already closed,
-        nothing can release them cleanly and :class:`ClientClosedError` says
-        so instead of returning as if they were closed.
-        """
-        self._closed = True
-        session, self._session = self._session, None
-        if session is None or not self._owns_session or session.closed:
-            return
-        owner = self._loop
-        if owner is None or owner is asyncio.get_running_loop():
-            await session.close()
-            return
-        if owner.is_closed():
-            self._session = session  # still not released: a repeated aclose() says so again
-            raise ClientClosedError(
-                "aclose() cannot release this AsyncVoiceClient's connections: the event "
-                "loop that opened them is closed. Close the client inside that loop "
-                "(`async with AsyncVoiceClient() as client:` does it for you)"
-            )
-        if owner.is_running():
-            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(session.close(), owner))
-        else:
-            await asyncio.to_thread(owner.run_until_complete, session.close())
+        """Close the pool (see :meth:`Pool.aclose`)."""
+        await self.pool.aclose()
 
     # -- building requests -------------------------------------------------
 
@@ -163,6 +141,7 @@ class Transport:
         json_body: Any = None,
         form: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
         timeout: float | Timeout | None = None,
         expect: Expect = "json",
     ) -> Response:
@@ -170,12 +149,17 @@ class Transport:
 
         ``expect`` is what the endpoint answers on success: ``"json"`` (a 2xx
         without a body is still a success, with ``data=None``) or ``"text"``.
+        ``headers`` are the endpoint's own (``Idempotency-Key``, ``If-Match``);
+        ``extra_headers`` the caller's, merged last, checked so they cannot
+        replace a credential or the idempotency key.
         Raises only :class:`VoiceError` subclasses.  Credentials are checked
         first, so a missing key fails before anything is sent.
         """
         all_headers = self.headers(auth)
         if headers:
             all_headers.update(headers)
+        if extra_headers:
+            merge_headers(all_headers, check.headers("extra_headers", extra_headers))
         # Bodies are encoded to bytes once, so every retry resends them as-is.
         data: bytes | None = None
         if json_body is not None:
@@ -228,6 +212,20 @@ class Transport:
             )
             await self.runtime.sleep(delay)
             retry_index += 1
+
+
+def merge_headers(target: dict[str, str], extra: Mapping[str, str]) -> None:
+    """``target.update(extra)``, but by case-insensitive name.
+
+    A plain ``update`` would keep both ``User-Agent`` and ``user-agent``,
+    and aiohttp would send the header twice.
+    """
+    lowered = {name.lower(): name for name in target}
+    for name, value in extra.items():
+        old = lowered.get(name.lower())
+        if old is not None and old != name:
+            del target[old]
+        target[name] = value
 
 
 def _retryable(exc: APIError) -> bool:

@@ -28,6 +28,10 @@ PATH_ID = re.compile(r"[A-Za-z0-9_\-][A-Za-z0-9_.\-]{0,254}")
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 MAX_METADATA_BYTES = 16 * 1024
 MAX_PAGE_LIMIT = 100
+#: Header names a caller may not set: the credentials and the idempotency key
+#: are the SDK's to choose (lower-case; compared case-insensitively).
+RESERVED_HEADERS = frozenset({"authorization", "x-admin-key", "idempotency-key"})
+HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 
 def phone(field: str, value: object) -> str:
@@ -158,3 +162,26 @@ def timeout(value: object, field: str = "timeout") -> Timeout:
         )
     total = seconds(field, value)
     return Timeout(total=total, connect=min(total, DEFAULT_CONNECT_TIMEOUT))
+
+
+def headers(field: str, value: object) -> dict[str, str]:
+    """Caller-supplied headers: valid names, one-line values, no reserved name.
+
+    ``Authorization``, ``x-admin-key`` and ``Idempotency-Key`` are refused:
+    letting a header map override them would send a key where it does not
+    belong or silently defeat ``idempotency_key=`` (and its retry safety).
+    """
+    if not isinstance(value, Mapping):
+        raise InvalidRequestError(field, f"must map header names to values, got {value!r}")
+    checked: dict[str, str] = {}
+    for name, text in value.items():
+        if not isinstance(name, str) or not HEADER_NAME.fullmatch(name):
+            raise InvalidRequestError(field, f"{name!r} is not a valid header name")
+        if name.lower() in RESERVED_HEADERS:
+            raise InvalidRequestError(
+                field, f"cannot set {name!r}: the client sets it (credentials, idempotency_key=)"
+            )
+        if not isinstance(text, str) or any(c in text for c in "\r\n\0"):
+            raise InvalidRequestError(field, f"the value of {name!r} must be a one-line string")
+        checked[name] = text
+    return checked

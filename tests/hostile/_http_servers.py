@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import Any
 
 from aiohttp import web
+from multidict import CIMultiDict
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 CHUNK = b"x" * 65_536
@@ -36,7 +37,8 @@ class HostileServer:
     def __init__(self) -> None:
         self.handler: Handler = json_reply({})
         self.requests = 0
-        self.request_headers: list[Mapping[str, str]] = []
+        #: Every request's headers, repeated names kept.
+        self.request_headers: list[CIMultiDict[str]] = []
         self.hung_up = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.base_url = ""
@@ -78,7 +80,7 @@ class HostileServer:
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         self.requests += 1
-        self.request_headers.append(dict(request.headers))
+        self.request_headers.append(request.headers.copy())
         await request.read()
         return await self.handler(request)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from .. import _validate as check
@@ -20,11 +21,19 @@ class AdminResource:
         self._transport = transport
 
     async def get_runtime_config(
-        self, tenant_id: str, *, timeout: float | Timeout | None = None
+        self,
+        tenant_id: str,
+        *,
+        timeout: float | Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> RuntimeConfig:
         """The tenant's stored runtime config, with its ``version``."""
         response = await self._transport.request(
-            "GET", _config_path(tenant_id), auth="admin", timeout=timeout
+            "GET",
+            _config_path(tenant_id),
+            auth="admin",
+            timeout=timeout,
+            extra_headers=extra_headers,
         )
         return self._transport.parse(response, RuntimeConfig)
 
@@ -39,6 +48,7 @@ class AdminResource:
         max_call_seconds: int | None = None,
         if_match: int | None = None,
         timeout: float | Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> RuntimeConfig:
         """Change some fields of the tenant's runtime config (PUT).
 
@@ -66,6 +76,12 @@ class AdminResource:
         if if_match is not None:
             headers = {"If-Match": str(check.integer("if_match", if_match))}
         response = await self._transport.request(
-            "PUT", path, auth="admin", json_body=body, headers=headers, timeout=timeout
+            "PUT",
+            path,
+            auth="admin",
+            json_body=body,
+            headers=headers,
+            extra_headers=extra_headers,
+            timeout=timeout,
         )
         return self._transport.parse(response, RuntimeConfig)

@@ -25,6 +25,7 @@ class CallsResource:
         metadata: Mapping[str, Any] | None = None,
         idempotency_key: str | None = None,
         timeout: float | Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> Call:
         """Place an outbound call (``POST /api/v1/make-call``).
 
@@ -32,7 +33,8 @@ class CallsResource:
         pass your own -- and every retry of it reuses that key, so a retry
         after a lost response returns the original call instead of dialling
         twice.  Pass your own key to make retries safe *across* processes
-        (e.g. derive it from your order id).
+        (e.g. derive it from your order id).  ``extra_headers`` are added
+        to this request only; they cannot replace the key or the credentials.
         """
         body: dict[str, Any] = {
             "to": check.phone("to", to),
@@ -51,12 +53,17 @@ class CallsResource:
             auth="tenant",
             json_body=body,
             headers={"Idempotency-Key": key},
+            extra_headers=extra_headers,
             timeout=timeout,
         )
         return self._transport.parse(response, Call)
 
     async def forward_incoming(
-        self, params: Mapping[str, str], *, timeout: float | Timeout | None = None
+        self,
+        params: Mapping[str, str],
+        *,
+        timeout: float | Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> str:
         """POST Twilio's webhook form to ``/api/v1/incoming-call``; return the TwiML.
 
@@ -69,6 +76,7 @@ class CallsResource:
             "/api/v1/incoming-call",
             auth="none",
             form=params,
+            extra_headers=extra_headers,
             timeout=timeout,
             expect="text",
         )
