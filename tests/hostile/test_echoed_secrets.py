@@ -153,3 +153,51 @@ async def test_api_error_is_what_came_from_the_server(hostile: HostileServer) ->
         assert isinstance(error, AuthenticationError) and isinstance(error, APIError)
         bad = await outcome(client.sessions.get("../etc"))
         assert isinstance(bad, VoiceError) and not isinstance(bad, APIError)
+
+
+async def _refused_handshake(hostile: HostileServer, status: int) -> Any:
+    hostile.handler = echo_credentials(status)
+    async with hostile_client(hostile) as client:
+
+        async def drain() -> None:
+            async for _ in client.sessions.events("vs_1", max_reconnects=1):
+                pass
+
+        return await outcome(drain())
+
+
+_GIVE_UP_CHAINS_RAW = pytest.mark.xfail(
+    strict=True,
+    reason="events lane: after retryable handshake failures the final EventStreamError "
+    "is chained to websockets' InvalidStatus, whose repr (and so the traceback) shows "
+    "every response header unmasked. Remove this marker when fixed.",
+)
+
+
+@pytest.mark.parametrize("status", [401, 404, pytest.param(500, marks=_GIVE_UP_CHAINS_RAW)])
+async def test_echoed_keys_are_masked_in_a_refused_events_handshake(
+    hostile: HostileServer, status: int
+) -> None:
+    """The handshake's error body and headers go through the same masking."""
+    error = await _refused_handshake(hostile, status)
+    assert isinstance(error, APIError), error
+    assert hostile.requests >= 1
+    texts = _strings_of(error)
+    if error.__cause__ is not None:
+        texts += _strings_of(error.__cause__)
+    _assert_clean(texts)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="events lane: python-websockets logs every response header at DEBUG and "
+    "the voice_async.websockets filter masks only credential *request* headers; it "
+    "should mask Transport.secrets in every logged value (redact()). Remove this "
+    "marker when fixed.",
+)
+async def test_echoed_keys_are_masked_in_the_handshake_debug_log(
+    hostile: HostileServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    await _refused_handshake(hostile, 401)
+    _assert_clean([caplog.text])
