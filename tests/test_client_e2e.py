@@ -250,6 +250,15 @@ async def test_user_session_is_not_closed(emu: Emulator) -> None:
             assert resp.status == 200
 
 
+async def test_a_closed_user_session_is_a_typed_error(emu: Emulator) -> None:
+    """Not aiohttp's raw ``RuntimeError('Session is closed')``."""
+    mine = aiohttp.ClientSession()
+    await mine.close()
+    async with AsyncVoiceClient(api_key=emu.api_key, base_url=emu.base_url, http_session=mine) as c:
+        with pytest.raises(ClientClosedError, match="http_session is closed"):
+            await c.sessions.list()
+
+
 async def test_use_after_close_is_a_clear_error(emu: Emulator) -> None:
     c = AsyncVoiceClient(api_key=emu.api_key, base_url=emu.base_url)
     await c.aclose()

@@ -42,6 +42,8 @@ class Pool:
                 "this AsyncVoiceClient was first used in another event loop; "
                 "create one client per loop"
             )
+        elif self._session.closed:  # only a caller's http_session can be closed under us
+            raise ClientClosedError("the aiohttp session passed as http_session is closed")
         return self._session
 
     async def aclose(self) -> None:
