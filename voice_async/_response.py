@@ -10,6 +10,7 @@ client's secrets before it is stored or printed, and nothing but a
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Mapping
 from typing import Any, Literal, TypeVar
 
@@ -32,6 +33,10 @@ Expect = Literal["json", "text"]
 EXCERPT_CHARS = 200
 #: Statuses that carry no body by definition (RFC 9110).
 NO_CONTENT = frozenset({204, 205})
+#: What the transport asks for, and decodes itself (aiohttp's decoding is
+#: turned off): only these two, so a compressed body is bounded too.
+ACCEPT_ENCODING = "gzip, deflate"
+_IDENTITY = frozenset({"", "identity"})
 
 
 @attrs.frozen
@@ -116,14 +121,19 @@ async def read_body(
     """The whole body, or :class:`ResponseTooLargeError` as soon as it passes ``cap`` bytes.
 
     A declared ``Content-Length`` over the cap fails before reading a byte;
-    otherwise chunks are counted as aiohttp hands them over (decompressed),
-    so an endless or bomb-sized body costs at most ``cap`` bytes of memory.
-    On failure the connection is closed, not returned to the pool: it still
+    otherwise chunks are counted as they arrive, so an endless body costs at
+    most ``cap`` bytes of memory.  A compressed body is inflated here, never
+    producing more than the cap allows (aiohttp's own decoder would inflate
+    each network chunk up to 32 MiB first: a gzip bomb's whole point).  On
+    failure the connection is closed, not returned to the pool: it still
     has an unread body on it.
     """
     length = resp.content_length
     if length is not None and length > cap:
         raise _too_large(resp, cap, where, request_id)
+    encoding = resp.headers.get("Content-Encoding")
+    if encoding is not None and encoding.strip().lower() not in _IDENTITY:
+        return await _read_compressed(resp, encoding.strip().lower(), cap, where, request_id)
     stream = resp.content
     chunks: list[bytes] = []
     size = 0
@@ -133,6 +143,47 @@ async def read_body(
             raise _too_large(resp, cap, where, request_id)
         chunks.append(chunk)
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+async def _read_compressed(
+    resp: aiohttp.ClientResponse, encoding: str, cap: int, where: str, request_id: str | None
+) -> bytes:
+    """Inflate a gzip/deflate body with the output of each step bounded by the cap."""
+    if encoding not in ("gzip", "x-gzip", "deflate"):
+        resp.close()
+        raise APIResponseValidationError(
+            f"HTTP {resp.status} response to {where} uses Content-Encoding "
+            f"{encoding[:40]!r}; only gzip and deflate were accepted",
+            status=resp.status,
+            request_id=request_id,
+        )
+    inflater: Any = None
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        while chunk := await resp.content.readany():
+            if inflater is None:
+                # deflate is zlib-wrapped by the RFC, raw in some servers' hands.
+                raw = encoding == "deflate" and chunk[0] & 0x0F != 8
+                inflater = zlib.decompressobj(-15 if raw else 47)
+            out = inflater.decompress(chunk, cap + 1 - size)
+            size += len(out)
+            if size > cap or inflater.unconsumed_tail:
+                raise _too_large(resp, cap, where, request_id)
+            chunks.append(out)
+        if inflater is not None:
+            tail = inflater.flush()  # at most a window's worth: the input is all consumed
+            if size + len(tail) > cap:
+                raise _too_large(resp, cap, where, request_id)
+            chunks.append(tail)
+    except zlib.error:
+        resp.close()
+        raise APIResponseValidationError(
+            f"HTTP {resp.status} response to {where} is not valid {encoding}",
+            status=resp.status,
+            request_id=request_id,
+        ) from None
+    return b"".join(chunks)
 
 
 def _too_large(

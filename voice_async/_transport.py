@@ -33,7 +33,7 @@ from ._errors import (
 )
 from ._pool import Pool
 from ._redact import redact, redact_optional
-from ._response import Expect, Response, decode, parse, read_body, status_error
+from ._response import ACCEPT_ENCODING, Expect, Response, decode, parse, read_body, status_error
 from ._retry import RetryPolicy, is_retryable_status, retry_delay
 from ._runtime import Runtime
 from ._version import __version__
@@ -74,7 +74,11 @@ class Transport:
         #: Every configured secret in clear, for masking server-supplied text.
         self.secrets = tuple(s.reveal() for s in (config.api_key, config.admin_key) if s)
         # Built once: every request copies it, then adds its credential.
-        self._base_headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        self._base_headers = {
+            "User-Agent": USER_AGENT,
+            "Accept": "application/json",
+            "Accept-Encoding": ACCEPT_ENCODING,
+        }
         merge_headers(self._base_headers, dict(config.default_headers))
 
     def with_options(
@@ -276,6 +280,8 @@ class _Attempt:
                 # The API never redirects, and aiohttp would forward x-admin-key
                 # to another origin (it strips only Authorization): a 3xx is an error.
                 allow_redirects=False,
+                # Bodies are inflated by read_body, bounded by max_response_bytes.
+                auto_decompress=False,
             ) as resp:
                 status, headers = resp.status, resp.headers
                 request_id = redact_optional(headers.get("x-request-id"), secrets)

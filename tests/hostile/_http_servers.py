@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import resource
+import zlib
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Any
@@ -229,5 +230,37 @@ def echo_credentials(status: int = 401, body_status: bool = True) -> Handler:
         for name, value in headers:
             resp.headers.add(name, value)
         return resp
+
+    return handler
+
+
+def compressed_reply(
+    body: bytes, encoding: str = "gzip", status: int = 200, *, corrupt: bool = False
+) -> Handler:
+    """``body`` compressed as ``encoding`` (gzip, deflate, raw-deflate), sent as-is."""
+    wbits = {"gzip": 31, "deflate": 15, "raw-deflate": -15}.get(encoding, 31)
+    packer = zlib.compressobj(9, zlib.DEFLATED, wbits)
+    data = packer.compress(body) + packer.flush()
+    if corrupt:
+        data = data[:10] + bytes(b ^ 0x5A for b in data[10:40]) + data[40:]
+    header = "deflate" if encoding == "raw-deflate" else encoding
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        headers = {"Content-Encoding": header, "Content-Type": "application/json"}
+        return web.Response(status=status, body=data, headers=headers)
+
+    return handler
+
+
+def gzip_bomb(size: int) -> Handler:
+    """``size`` bytes of zeros as gzip (about 1,000:1), built without holding them."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    block = b"0" * 2**20
+    parts = [packer.compress(block) for _ in range(size // len(block))]
+    data = b"".join(parts) + packer.flush()
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        headers = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
+        return web.Response(body=data, headers=headers)
 
     return handler

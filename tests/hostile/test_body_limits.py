@@ -23,8 +23,11 @@ from ._http_servers import (
     HostileServer,
     RssSampler,
     chunked_reply,
+    compressed_reply,
     endless_body,
+    gzip_bomb,
     json_reply,
+    raw_reply,
     sized_json,
 )
 from .conftest import CALL, CALL_BODY, hostile_client, outcome
@@ -108,3 +111,34 @@ async def test_the_pool_keeps_working_after_a_discarded_connection(
         assert isinstance(await outcome(client.sessions.get("vs_1")), ResponseTooLargeError)
         hostile.handler = json_reply(CALL_BODY, status=201)
         assert isinstance(await outcome(client.make_call(**CALL)), Call)
+
+
+async def test_a_gzip_bomb_is_cut_at_the_cap_without_inflating_it(hostile: HostileServer) -> None:
+    """1 GiB of zeros in 1 MB of gzip: inflated only up to the cap, never retried."""
+    hostile.handler = gzip_bomb(2**30)
+    async with hostile_client(hostile) as client:
+        started = time.monotonic()
+        async with RssSampler(every=0.001) as memory:
+            result = await outcome(client.sessions.get("vs_bomb"))
+    assert isinstance(result, ResponseTooLargeError) and hostile.requests == 1
+    assert memory.growth < 50 * MiB, f"RSS grew {memory.growth / MiB:.1f} MiB"
+    assert time.monotonic() - started < 15.0
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "raw-deflate"])
+async def test_compressed_answers_decode(hostile: HostileServer, encoding: str) -> None:
+    hostile.handler = compressed_reply(sized_json(200_000, CALL_BODY), encoding, status=201)
+    async with hostile_client(hostile) as client:
+        call = await outcome(client.make_call(**CALL))
+    assert isinstance(call, Call) and len(call.metadata["blob"]) > 190_000
+    assert hostile.request_headers[-1]["Accept-Encoding"] == "gzip, deflate"
+
+
+async def test_broken_or_unasked_encodings_are_typed(hostile: HostileServer) -> None:
+    async with hostile_client(hostile, max_retries=0) as client:
+        hostile.handler = compressed_reply(sized_json(5_000, CALL_BODY), corrupt=True)
+        corrupt = await outcome(client.make_call(**CALL))
+        hostile.handler = raw_reply(b"\x8b\x00garbage", headers={"Content-Encoding": "br"})
+        unasked = await outcome(client.make_call(**CALL))
+    assert isinstance(corrupt, APIResponseValidationError) and "gzip" in str(corrupt)
+    assert isinstance(unasked, APIResponseValidationError) and "'br'" in str(unasked)
