@@ -15,9 +15,10 @@ masked (see ``_redact``).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from multidict import CIMultiDict, CIMultiDictProxy
+if TYPE_CHECKING:
+    from multidict import CIMultiDictProxy
 
 __all__ = [
     "APIConnectionError",
@@ -143,6 +144,10 @@ class APIStatusError(APIError):
         retry_after: float | None = None,
         **kwargs: Any,
     ) -> None:
+        # Imported here: ``import voice_async`` and catching its errors should
+        # not pay for multidict (it is loaded with aiohttp by the first request).
+        from multidict import CIMultiDict, CIMultiDictProxy
+
         super().__init__(message, **kwargs)
         self.status = status
         self.request_id = request_id
