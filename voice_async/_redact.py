@@ -33,10 +33,6 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
-def redact_optional(text: str | None, secrets: Iterable[str]) -> str | None:
-    return None if text is None else redact(text, secrets)
-
-
 def header_pairs(headers: Mapping[str, str]) -> Iterable[tuple[str, str]]:
     """Every (name, value) pair of a header map, repeated headers included.
 

@@ -32,7 +32,7 @@ from ._errors import (
     ResponseTooLargeError,
 )
 from ._pool import Pool
-from ._redact import redact, redact_optional
+from ._redact import redact
 from ._response import ACCEPT_ENCODING, Expect, Response, decode, parse, read_body, status_error
 from ._retry import RetryPolicy, is_retryable_status, retry_delay
 from ._runtime import Runtime
@@ -266,7 +266,7 @@ class _Attempt:
     async def send(self, number: int, remaining: float | None) -> Response:
         transport = self.transport
         secrets = transport.secrets
-        session = transport.session()
+        session = transport.pool.session()
         started = time.perf_counter()
         where = f"{self.method} {self.path}"
         try:
@@ -284,7 +284,9 @@ class _Attempt:
                 auto_decompress=False,
             ) as resp:
                 status, headers = resp.status, resp.headers
-                request_id = redact_optional(headers.get("x-request-id"), secrets)
+                request_id = headers.get("x-request-id")
+                if request_id is not None:
+                    request_id = redact(request_id, secrets)
                 try:
                     body = await read_body(
                         resp, transport.config.max_response_bytes, where, request_id
