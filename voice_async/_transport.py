@@ -1,9 +1,10 @@
 """The one place that sends HTTP.
 
-It owns the aiohttp session and everything every request needs: URL joining,
+It holds the connection pool (``_pool``) and everything every request needs: URL joining,
 auth headers (Bearer for tenant routes, ``x-admin-key`` for admin routes and
 never the other way round), the User-Agent, timeouts and the overall
-deadline, retries with backoff, error mapping and the per-request log line.
+deadline, retries with backoff and the per-request log line.  Reading and
+mapping the answer (bounded bodies, typed errors, masking) is ``_response``'s.
 Resources describe *what* to send; this module decides *how*.
 """
 
@@ -99,7 +100,9 @@ class Transport:
         policy = self.retry_policy
         if max_retries is not None:
             policy = attrs.evolve(policy, max_retries=config.max_retries)
-        return Transport(config, retry_policy=policy, runtime=self.runtime, pool=self.pool)
+        view = Transport(config, retry_policy=policy, runtime=self.runtime, pool=self.pool)
+        view.secrets = self.secrets  # including any a caller added
+        return view
 
     # -- session lifecycle -------------------------------------------------
 
