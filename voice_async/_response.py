@@ -217,13 +217,15 @@ def decode(
     try:
         return json.loads(body)
     except (ValueError, RecursionError):  # deeply nested JSON raises RecursionError
-        raise APIResponseValidationError(
-            f"HTTP {status} response to {where} is not valid JSON"
-            + (f" (request_id={request_id[:200]})" if request_id else ""),
-            status=status,
-            request_id=request_id,
-            body_excerpt=body_excerpt(body, secrets),
-        ) from None
+        pass
+    # Outside the ``except``: a JSONDecodeError keeps the whole body (``.doc``).
+    raise APIResponseValidationError(
+        f"HTTP {status} response to {where} is not valid JSON"
+        + (f" (request_id={request_id[:200]})" if request_id else ""),
+        status=status,
+        request_id=request_id,
+        body_excerpt=body_excerpt(body, secrets),
+    )
 
 
 T = TypeVar("T")
@@ -243,10 +245,12 @@ def parse(response: Response, cls: type[T], secrets: tuple[str, ...]) -> T:
             reason = f"response has no body; a {cls.__name__} was expected"
         else:
             reason = redact(str(exc), secrets)
-        raise APIResponseValidationError(
-            f"HTTP {response.status}: {reason}"[:300]
-            + (f" (request_id={response.request_id[:200]})" if response.request_id else ""),
-            status=response.status,
-            request_id=response.request_id,
-            body_excerpt=body_excerpt(response.body, secrets),
-        ) from None
+    # Raised outside the ``except`` so the decoder's error (which quotes the
+    # payload unmasked) is not kept as ``__context__``.
+    raise APIResponseValidationError(
+        f"HTTP {response.status}: {reason}"[:300]
+        + (f" (request_id={response.request_id[:200]})" if response.request_id else ""),
+        status=response.status,
+        request_id=response.request_id,
+        body_excerpt=body_excerpt(response.body, secrets),
+    )

@@ -299,18 +299,24 @@ class _Attempt:
                     raise
         except asyncio.TimeoutError:
             _log(where, "timeout", started, number, None)
-            raise APITimeoutError(
+            failure: APIConnectionError | None = APITimeoutError(
                 f"{where} timed out", method=self.method, path=self.path
-            ) from None
+            )
         except aiohttp.ClientError as exc:
             _log(where, type(exc).__name__, started, number, None)
             # aiohttp quotes what the server sent (a bad status line, a
             # header): mask it like any other server-supplied text.
-            raise APIConnectionError(
+            failure = APIConnectionError(
                 redact(f"{where} failed: {type(exc).__name__}: {exc}", secrets)[:1000],
                 method=self.method,
                 path=self.path,
-            ) from None
+            )
+        else:
+            failure = None
+        if failure is not None:
+            # Raised outside the ``except``: the original would stay reachable
+            # as ``__context__``, with the server's text unmasked.
+            raise failure
         _log(where, status, started, number, request_id)
         if status >= 300:
             raise status_error(status, headers, body, secrets)

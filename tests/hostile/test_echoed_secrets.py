@@ -32,15 +32,23 @@ from ._http_servers import HostileServer, echo_credentials, endless_body
 from .conftest import ADMIN_KEY, API_KEY, CALL, SECRETS, hostile_client, outcome
 
 
-def _strings_of(error: BaseException) -> list[str]:
-    """Every string a user could see from an error."""
+def _strings_of(error: BaseException | None, *, context: bool = True) -> list[str]:
+    """Every string a user could see from an error, its chained errors included.
+
+    ``__context__`` counts even when suppressed (``raise ... from None``):
+    it stays reachable, and error trackers may walk it.
+    """
+    if error is None:
+        return []
     texts = [str(error), repr(error), "".join(traceback.format_exception(error))]
     for name, value in vars(error).items():
         texts.append(f"{name}={value!r}")
+        texts.append(f"{name}={getattr(value, 'doc', '')!r}")  # JSONDecodeError keeps the body
     headers = getattr(error, "headers", None)
     if headers is not None:
         texts += [f"{k}: {v}" for k, v in headers.items()]
-    return texts
+    texts += _strings_of(error.__cause__, context=context)
+    return texts + (_strings_of(error.__context__) if context else [])
 
 
 def _assert_clean(texts: list[str]) -> None:
@@ -182,10 +190,18 @@ async def test_echoed_keys_are_masked_in_a_refused_events_handshake(
     error = await _refused_handshake(hostile, status)
     assert isinstance(error, APIError), error
     assert hostile.requests >= 1
-    texts = _strings_of(error)
-    if error.__cause__ is not None:
-        texts += _strings_of(error.__cause__)
-    _assert_clean(texts)
+    _assert_clean(_strings_of(error, context=False))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="events lane: the final stream error is raised while websockets' InvalidStatus "
+    "is being handled, so it stays reachable as __context__ with every response header "
+    "unmasked (raise it outside the except block). Remove this marker when fixed.",
+)
+async def test_a_refused_handshake_keeps_no_unmasked_context(hostile: HostileServer) -> None:
+    error = await _refused_handshake(hostile, 401)
+    _assert_clean(_strings_of(error))
 
 
 @pytest.mark.xfail(
