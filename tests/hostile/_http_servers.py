@@ -254,7 +254,7 @@ def compressed_reply(
 
 def gzip_bomb(size: int) -> Handler:
     """``size`` bytes of zeros as gzip (about 1,000:1), built without holding them."""
-    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    packer = zlib.compressobj(6, zlib.DEFLATED, 31)
     block = b"0" * 2**20
     parts = [packer.compress(block) for _ in range(size // len(block))]
     data = b"".join(parts) + packer.flush()
