@@ -264,3 +264,21 @@ def gzip_bomb(size: int) -> Handler:
         return web.Response(body=data, headers=headers)
 
     return handler
+
+
+def trickle_body(every: float = 0.05) -> Handler:
+    """Slowloris: headers at once, then one body byte every ``every`` seconds, forever."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse(headers={"Content-Type": "application/json"})
+        resp.enable_chunked_encoding()
+        await resp.prepare(request)
+        try:
+            while True:
+                await resp.write(b" ")
+                await asyncio.sleep(every)
+        except ConnectionError:
+            request.app[HUNG_UP].set()
+        return resp
+
+    return handler
