@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ._config import Timeout
     from ._errors import (
         APIConnectionError,
+        APIError,
         APIResponseValidationError,
         APIStatusError,
         APITimeoutError,
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
         NotFoundError,
         PermissionDeniedError,
         RateLimitError,
+        ResponseTooLargeError,
         SessionNotFoundError,
         StreamUnauthorizedError,
         UnprocessableEntityError,
@@ -75,6 +77,7 @@ _EXPORTS: dict[str, str] = {
     "AsyncVoiceClient": "._client",
     "Timeout": "._config",
     "APIConnectionError": "._errors",
+    "APIError": "._errors",
     "APIResponseValidationError": "._errors",
     "APIStatusError": "._errors",
     "APITimeoutError": "._errors",
@@ -91,6 +94,7 @@ _EXPORTS: dict[str, str] = {
     "NotFoundError": "._errors",
     "PermissionDeniedError": "._errors",
     "RateLimitError": "._errors",
+    "ResponseTooLargeError": "._errors",
     "SessionNotFoundError": "._errors",
     "StreamUnauthorizedError": "._errors",
     "UnprocessableEntityError": "._errors",
@@ -136,6 +140,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "APIConnectionError",
+    "APIError",
     "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
@@ -161,6 +166,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResponseTooLargeError",
     "RetryPolicy",
     "Runtime",
     "RuntimeConfig",

@@ -58,7 +58,7 @@ class Forwarder:
             auth="none",
             form=form,
             timeout=self._options.forward_timeout,
-            expect_json=False,
+            expect="text",
         )
         return response.text
 
@@ -82,5 +82,5 @@ class Forwarder:
             env={},
         )
         transport = Transport(config)
-        transport.secrets = (*transport.secrets, *options.auth_token.reveal())
+        transport.secrets = (*transport.secrets, options.auth_token.reveal())
         return transport
