@@ -82,5 +82,5 @@ class Forwarder:
             env={},
         )
         transport = Transport(config)
-        transport.secrets = (*transport.secrets, options.auth_token.reveal())
+        transport.secrets = (*transport.secrets, *options.auth_token.reveal())
         return transport
