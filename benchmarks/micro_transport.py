@@ -1,6 +1,7 @@
 """Per-call costs on the ``make_call`` path, item by item (evidence for the transport list).
 
-    .venv/bin/python -m benchmarks.micro_transport [--number 200000]
+    .venv/bin/python -m benchmarks.micro_transport [--number 200000] [--profile]
+    .venv/bin/python -m benchmarks.micro_transport --callgrind --number 10000
 
 Each line times one thing the SDK does per call against a cheaper way of
 doing the same, in this process, without the network (best of 7 runs of
@@ -17,19 +18,23 @@ import cProfile
 import json
 import os
 import pstats
+import re
 import secrets
+import subprocess
+import sys
 import time
 import timeit
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
 import aiohttp
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from voice_async import AsyncVoiceClient
-from voice_async._config import to_timeout
 from voice_async._convert import _STRUCTURE_HOOKS, DECODERS, loads, structure
 from voice_async._models import Call
+from voice_async._timeout import Timeout
 
 from ._lean_server import CALL
 
@@ -111,8 +116,8 @@ async def main_async(number: int) -> None:
         number,
     )
     compare(
-        "timeout: to_timeout + aiohttp.ClientTimeout(...) -> cached",
-        lambda: aiohttp.ClientTimeout(total=to_timeout(None).total, connect=10.0),
+        "timeout: aiohttp.ClientTimeout(...) per attempt -> cached",
+        lambda: aiohttp.ClientTimeout(total=Timeout().total, connect=Timeout().connect),
         lambda: cached_timeout,
         number,
     )
@@ -147,17 +152,34 @@ async def main_async(number: int) -> None:
     await client.aclose()
 
 
-class _Response:
-    """Just enough of an aiohttp response for the SDK and the raw client."""
+class _Content:
+    """The body stream: the whole body in one chunk, then end of stream (as aiohttp)."""
 
+    __slots__ = ("_body",)
+
+    def __init__(self) -> None:
+        self._body = CALL
+
+    async def readany(self) -> bytes:
+        body, self._body = self._body, b""
+        return body
+
+
+class _Response:
+    """Just enough of an aiohttp response for the SDK and the raw client (one per request)."""
+
+    __slots__ = ("content",)
     status = 201
-    headers: ClassVar[dict[str, str]] = {
-        "Content-Type": "application/json",
-        "x-request-id": "req_1",
-    }
+    content_length = len(CALL)
+    headers: ClassVar[CIMultiDictProxy[str]] = CIMultiDictProxy(
+        CIMultiDict({"Content-Type": "application/json", "x-request-id": "req_1"})
+    )
+
+    def __init__(self) -> None:
+        self.content = _Content()
 
     async def read(self) -> bytes:
-        return CALL
+        return await self.content.readany()
 
     async def __aenter__(self) -> _Response:
         return self
@@ -170,21 +192,19 @@ class StubSession:
     """An ``aiohttp.ClientSession`` stand-in that answers at once: no network at all."""
 
     closed = False
-    response = _Response()
 
     def request(self, method: str, url: Any, **kwargs: Any) -> _Response:
-        return self.response
+        return _Response()
 
     def post(self, url: Any, **kwargs: Any) -> _Response:
-        return self.response
+        return _Response()
 
     async def close(self) -> None:
         return None
 
 
-async def stubbed(number: int, profile: bool) -> None:
-    """The whole ``make_call`` vs a raw client's per-call work, network stubbed out."""
-    stub = StubSession()
+def stubbed_calls(stub: StubSession) -> dict[str, Callable[[], Awaitable[None]]]:
+    """The two contenders of the stubbed comparison: ``make_call`` and a raw client's same work."""
     client = AsyncVoiceClient(
         api_key="sk_bench_0123456789abcdef",
         base_url="http://127.0.0.1:1",
@@ -203,7 +223,13 @@ async def stubbed(number: int, profile: bool) -> None:
         ) as resp:
             json.loads(await resp.read())
 
-    for name, call in (("sdk", sdk), ("raw", raw)):
+    return {"sdk": sdk, "raw": raw}
+
+
+async def stubbed(number: int, profile: bool) -> None:
+    """The whole ``make_call`` vs a raw client's per-call work, network stubbed out."""
+    calls = stubbed_calls(StubSession())
+    for name, call in calls.items():
         best = float("inf")
         for _ in range(7):
             start = time.process_time()
@@ -215,16 +241,62 @@ async def stubbed(number: int, profile: bool) -> None:
         profiler = cProfile.Profile()
         profiler.enable()
         for _ in range(number):
-            await sdk()
+            await calls["sdk"]()
         profiler.disable()
         pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+
+
+async def run_only(name: str, number: int) -> None:
+    """``number`` stubbed calls of one contender and nothing else (what callgrind counts)."""
+    call = stubbed_calls(StubSession())[name]
+    for _ in range(number):
+        await call()
+
+
+def instructions(name: str, number: int) -> int:
+    """Instructions callgrind counts for a whole process making ``number`` calls of ``name``."""
+    out = subprocess.run(
+        [
+            "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+            sys.executable, "-m", "benchmarks.micro_transport", "--only", name,
+            "--number", str(number),
+        ],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    found = re.search(r"Collected : (\d+)", out.stderr)
+    if found is None:
+        raise RuntimeError(f"no callgrind summary in: {out.stderr[-500:]}")
+    return int(found.group(1))
+
+
+def callgrind(number: int) -> None:
+    """Instructions per call, from the difference of two runs (start-up cancels out).
+
+    Instruction counts do not depend on the machine's load, so before/after
+    deltas of a few hundred instructions are visible where timings swing.
+    """
+    print(f"callgrind, instructions per call ({number} - {number // 5} calls):")
+    for name in ("sdk", "raw"):
+        many, few = instructions(name, number), instructions(name, number // 5)
+        per_call = (many - few) / (number - number // 5)
+        print(f"  network stubbed out, {name:<4} {per_call:10,.0f} instructions per call")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--number", type=int, default=200_000)
     parser.add_argument("--profile", action="store_true", help="cProfile the stubbed make_call")
+    parser.add_argument(
+        "--callgrind", action="store_true", help="count instructions per call (valgrind)"
+    )
+    parser.add_argument("--only", choices=("sdk", "raw"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.only:
+        asyncio.run(run_only(args.only, args.number))
+        return 0
+    if args.callgrind:
+        callgrind(args.number)
+        return 0
     asyncio.run(stubbed(args.number // 10, args.profile))
     asyncio.run(main_async(args.number))
     return 0
