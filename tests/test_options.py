@@ -23,6 +23,8 @@ from voice_async import (
     Runtime,
     Timeout,
 )
+from voice_async._config import ClientConfig
+from voice_async._transport import Transport
 from voice_async.testing import Emulator
 
 from .hostile._http_servers import HostileServer, json_reply
@@ -225,3 +227,69 @@ async def test_extra_headers_cannot_replace_credentials_or_the_key(
 def test_default_headers_are_checked_at_construction(headers: dict[str, str]) -> None:
     with pytest.raises(ConfigurationError, match="default_headers"):
         AsyncVoiceClient(api_key="sk_test_0123456789abcdef", default_headers=headers)
+
+
+# -- what is built once per transport never carries one call's state into another ------
+
+
+async def test_per_call_headers_never_stick_to_the_next_request(recorder: HostileServer) -> None:
+    """The credentialed headers are built once per auth kind and copied per request.
+
+    A call's ``Idempotency-Key``, ``Content-Type`` and ``extra_headers`` must
+    not reach the next request, nor a view's headers the client's.
+    """
+    recorder.handler = json_reply(CALL_BODY)
+    async with AsyncVoiceClient(
+        api_key="sk_test_0123456789abcdef", base_url=recorder.base_url
+    ) as client:
+        await client.make_call(**CALL, extra_headers={"X-Once": "1"})
+        await client.make_call(**CALL)
+        first, second = recorder.request_headers[-2:]
+        assert first.getall("X-Once") == ["1"] and "X-Once" not in second
+        assert first["Idempotency-Key"] != second["Idempotency-Key"]
+        await client.with_options(default_headers={"X-View": "v"}).make_call(**CALL)
+        assert recorder.request_headers[-1].getall("X-View") == ["v"]
+        recorder.handler = json_reply({"sessions": [], "total": 0})
+        await client.sessions.list()
+        last = recorder.request_headers[-1]
+    for name in ("Idempotency-Key", "Content-Type", "X-Once", "X-View"):
+        assert name not in last, name
+    assert last.getall("Authorization") == ["Bearer sk_test_0123456789abcdef"]
+
+
+async def test_urls_stay_exact_past_the_url_cache_bound(recorder: HostileServer) -> None:
+    """The per-path URL cache is bounded (ids make paths unbounded) and never wrong."""
+    paths: list[str] = []
+
+    async def session_reply(request: Any) -> Any:
+        paths.append(request.path)
+        body = {**CALL_BODY, "id": request.match_info["tail"].rsplit("/", 1)[-1]}
+        body.update(direction="outbound")
+        return await json_reply(body)(request)
+
+    recorder.handler = session_reply
+    async with AsyncVoiceClient(
+        api_key="sk_test_0123456789abcdef", base_url=recorder.base_url + "/prefix/"
+    ) as client:
+        ids = [f"vs_{i}" for i in range(600)]
+        for session_id in ids:
+            assert (await client.sessions.get(session_id)).id == session_id
+    assert paths == [f"/prefix/api/v1/voice-sessions/{i}" for i in ids]
+
+
+def test_the_url_cache_is_bounded() -> None:
+    transport = Transport(
+        ClientConfig.resolve(
+            api_key=None,
+            admin_key=None,
+            base_url="https://api.example.com/v/",
+            timeout=None,
+            max_retries=None,
+            deadline=None,
+            max_connections=1,
+            allow_insecure_http=False,
+        )
+    )
+    for i in range(1000):
+        assert str(transport.url(f"/s/{i}")) == f"https://api.example.com/v/s/{i}"
+    assert len(transport._urls) <= 256  # one entry per id would be 1,000

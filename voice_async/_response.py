@@ -9,7 +9,6 @@ client's secrets before it is stored or printed, and nothing but a
 
 from __future__ import annotations
 
-import json
 import zlib
 from collections.abc import Mapping
 from typing import Any, Literal, TypeVar
@@ -18,7 +17,7 @@ import aiohttp
 import attrs
 from multidict import CIMultiDictProxy
 
-from ._convert import structure
+from ._convert import loads, structure
 from ._errors import (
     APIResponseValidationError,
     APIStatusError,
@@ -73,7 +72,7 @@ def body_excerpt(body: bytes, secrets: tuple[str, ...] = ()) -> str:
 def _error_fields(body: bytes) -> tuple[str | None, str | None, str | None]:
     """``(type, param, message)`` from a contract error body, when it is one."""
     try:
-        payload = json.loads(body) if body else None
+        payload = loads(body) if body else None
     except (ValueError, RecursionError):  # deeply nested JSON raises RecursionError
         return None, None, None
     err = payload.get("error") if isinstance(payload, dict) else None
@@ -215,7 +214,7 @@ def decode(
     if expect != "json" or not body or status in NO_CONTENT:
         return None
     try:
-        return json.loads(body)
+        return loads(body)  # also rejects NaN/Infinity, which JSON does not have
     except (ValueError, RecursionError):  # deeply nested JSON raises RecursionError
         pass
     # Outside the ``except``: a JSONDecodeError keeps the whole body (``.doc``).

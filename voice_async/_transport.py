@@ -52,6 +52,11 @@ USER_AGENT = (
 #: Methods whose retry cannot duplicate a side effect.  POST is retried only
 #: when it carries an ``Idempotency-Key`` (the server then deduplicates).
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+#: One encoder for every body: ``json.dumps`` with non-default arguments
+#: builds a new ``JSONEncoder`` per call (~1 us).  Stateless between calls.
+_encode_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+#: Bound on the per-transport URL cache; ids in paths make the set of paths open.
+_MAX_CACHED_URLS = 256
 
 
 class Transport:
@@ -81,6 +86,12 @@ class Transport:
             "Accept-Encoding": ACCEPT_ENCODING,
         }
         merge_headers(self._base_headers, dict(config.default_headers))
+        # Pure functions of the (frozen) config, computed once per transport and
+        # so per with_options view: the credentialed headers per auth kind, the
+        # URL per path, the aiohttp timeout when no per-call value applies.
+        self._auth_headers: dict[Auth, dict[str, str]] = {}
+        self._urls: dict[str, URL] = {}
+        self._timeout = _client_timeout(config.timeout, None)
 
     def with_options(
         self,
@@ -120,7 +131,14 @@ class Transport:
     # -- building requests -------------------------------------------------
 
     def url(self, path: str) -> URL:
-        return self.config.base_url.with_path(self.config.base_url.path.rstrip("/") + path)
+        url = self._urls.get(path)
+        if url is None:
+            base = self.config.base_url
+            url = base.with_path(base.path.rstrip("/") + path)
+            if len(self._urls) >= _MAX_CACHED_URLS:
+                self._urls.clear()  # bounded: ids make paths unbounded
+            self._urls[path] = url
+        return url
 
     def ws_url(self, path: str) -> URL:
         """``wss://`` for an ``https://`` base URL, ``ws://`` for ``http://``."""
@@ -128,7 +146,17 @@ class Transport:
         return url.with_scheme("wss" if url.scheme == "https" else "ws")
 
     def headers(self, auth: Auth) -> dict[str, str]:
-        """Base headers plus exactly one kind of credential (or none)."""
+        """Base headers plus exactly one kind of credential (or none): a fresh dict.
+
+        Built once per auth kind; a missing key is never cached, so every
+        call that needs it fails before sending.
+        """
+        cached = self._auth_headers.get(auth)
+        if cached is None:
+            cached = self._auth_headers[auth] = self._credentialed_headers(auth)
+        return dict(cached)
+
+    def _credentialed_headers(self, auth: Auth) -> dict[str, str]:
         headers = dict(self._base_headers)
         if auth == "tenant":
             headers["Authorization"] = f"Bearer {self.config.require_api_key().reveal()}"
@@ -170,7 +198,7 @@ class Transport:
         # Bodies are encoded to bytes once, so every retry resends them as-is.
         data: bytes | None = None
         if json_body is not None:
-            data = json.dumps(json_body, separators=(",", ":"), ensure_ascii=False).encode()
+            data = _encode_json(json_body).encode()
             all_headers["Content-Type"] = "application/json"
         elif form is not None:
             data = urlencode(form).encode()
@@ -193,11 +221,13 @@ class Transport:
         return parse(response, cls, self.secrets)
 
     async def _with_retries(self, attempt: _Attempt, retry_safe: bool) -> Response:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.config.deadline if self.config.deadline else None
+        limit = self.config.deadline
+        # The loop's clock is read only under a deadline (most calls have none).
+        loop = asyncio.get_running_loop() if limit else None
+        deadline = loop.time() + limit if loop and limit else None
         retry_index = 0
         while True:
-            remaining = None if deadline is None else deadline - loop.time()
+            remaining = deadline - loop.time() if loop and deadline is not None else None
             try:
                 return await attempt.send(retry_index + 1, remaining)
             except APIError as exc:
@@ -206,7 +236,7 @@ class Transport:
                 error: APIError = exc
             retry_after = error.retry_after if isinstance(error, APIStatusError) else None
             delay = retry_delay(self.retry_policy, retry_index, retry_after, self.runtime.random)
-            if delay is None or (deadline is not None and loop.time() + delay >= deadline):
+            if delay is None or (loop and deadline is not None and loop.time() + delay >= deadline):
                 raise error
             logger.info(
                 "retrying %s %s in %.2fs after %s (retry %d of %d)",
@@ -261,10 +291,9 @@ class _Attempt:
     expect: Expect
 
     def _client_timeout(self, remaining: float | None) -> aiohttp.ClientTimeout:
-        total = self.timeout.total
-        if remaining is not None:
-            total = max(0.001, remaining if total is None else min(total, remaining))
-        return aiohttp.ClientTimeout(total=total, connect=self.timeout.connect)
+        if remaining is None and self.timeout is self.transport.config.timeout:
+            return self.transport._timeout  # frozen, so shared safely
+        return _client_timeout(self.timeout, remaining)
 
     async def send(self, number: int, remaining: float | None) -> Response:
         transport = self.transport
@@ -322,6 +351,14 @@ class _Attempt:
             raise status_error(status, headers, body, secrets)
         data = decode(body, status, self.expect, where, request_id, secrets)
         return Response(status, headers, body, data, request_id)
+
+
+def _client_timeout(timeout: Timeout, remaining: float | None) -> aiohttp.ClientTimeout:
+    """One attempt's aiohttp timeout: ``timeout``, cut to what the deadline leaves."""
+    total = timeout.total
+    if remaining is not None:
+        total = max(0.001, remaining if total is None else min(total, remaining))
+    return aiohttp.ClientTimeout(total=total, connect=timeout.connect)
 
 
 def _log(where: str, outcome: object, started: float, number: int, request_id: str | None) -> None:
