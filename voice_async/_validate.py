@@ -32,6 +32,9 @@ MAX_PAGE_LIMIT = 100
 #: are the SDK's to choose (lower-case; compared case-insensitively).
 RESERVED_HEADERS = frozenset({"authorization", "x-admin-key", "idempotency-key"})
 HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+#: Metadata is measured as the transport sends it (compact UTF-8), with
+#: NaN/Infinity refused; one encoder, not ``json.dumps`` building one per call.
+_encode_strict = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
 
 
 def phone(field: str, value: object) -> str:
@@ -70,8 +73,7 @@ def metadata(value: object) -> dict[str, Any] | None:
     if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
         raise InvalidRequestError("metadata", "must be a mapping with string keys")
     try:
-        # Measured as sent: compact UTF-8 JSON (the transport encodes the same way).
-        encoded = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        encoded = _encode_strict(value)
     except (TypeError, ValueError) as exc:
         raise InvalidRequestError("metadata", f"must be JSON-serialisable ({exc})") from None
     size = len(encoded.encode())
