@@ -91,7 +91,7 @@ async def test_iterates_exactly_every_session_in_order(
 ) -> None:
     expected = await raw_ids(emu)
     before = list_requests(emu)
-    it = client.sessions.iter(page_size=page_size, concurrency=concurrency, prefetch=prefetch)
+    it = client.sessions.iter(limit=page_size, concurrency=concurrency, prefetch=prefetch)
     got = [s async for s in it]
     assert [s.id for s in got] == expected
     assert_newest_first_and_unique(got)
@@ -101,26 +101,26 @@ async def test_iterates_exactly_every_session_in_order(
 
 async def test_page_size_dividing_the_total(emu: Emulator, client: AsyncVoiceClient) -> None:
     emu.insert_sessions(63)  # 600 in all
-    got = [s.id async for s in client.sessions.iter(page_size=100, concurrency=3)]
+    got = [s.id async for s in client.sessions.iter(limit=100, concurrency=3)]
     assert got == await raw_ids(emu)
     assert list_requests(emu) == 6 + 6  # has_more=false on the 6th page ends it
 
 
 async def test_concurrency_yields_the_same_sequence(client: AsyncVoiceClient) -> None:
-    sequential = [s async for s in client.sessions.iter(page_size=20)]
-    concurrent = [s async for s in client.sessions.iter(page_size=20, concurrency=8)]
+    sequential = [s async for s in client.sessions.iter(limit=20)]
+    concurrent = [s async for s in client.sessions.iter(limit=20, concurrency=8)]
     assert concurrent == sequential
 
 
 async def test_limit_and_start_offset(client: AsyncVoiceClient, emu: Emulator) -> None:
     expected = await raw_ids(emu)
     before = list_requests(emu)
-    got = [s.id async for s in client.sessions.iter(page_size=100, limit=25)]
+    got = [s.id async for s in client.sessions.iter(limit=100, max_items=25)]
     assert got == expected[:25]
     assert list_requests(emu) - before == 1
-    middle = [s.id async for s in client.sessions.iter(page_size=50, start_offset=200, limit=120)]
+    middle = [s.id async for s in client.sessions.iter(limit=50, start_offset=200, max_items=120)]
     assert middle == expected[200:320]
-    assert [s async for s in client.sessions.iter(limit=0)] == []
+    assert [s async for s in client.sessions.iter(max_items=0)] == []
 
 
 @pytest.mark.parametrize(
@@ -137,14 +137,14 @@ async def test_filters(client: AsyncVoiceClient, filters: dict[str, Any]) -> Non
     expected = [s for s in everything if all(getattr(s, k) == v for k, v in filters.items())]
     assert expected  # the filter selects something, and not everything
     assert len(expected) < len(everything)
-    got = [s async for s in client.sessions.iter(page_size=9, concurrency=3, **filters)]
+    got = [s async for s in client.sessions.iter(limit=9, concurrency=3, **filters)]
     assert got == expected
 
 
 async def test_time_window_filter(client: AsyncVoiceClient) -> None:
     everything = [s async for s in client.sessions.iter()]
     lo, hi = everything[400].created_at, everything[100].created_at
-    got = [s async for s in client.sessions.iter(page_size=40, created_after=lo, created_before=hi)]
+    got = [s async for s in client.sessions.iter(limit=40, created_after=lo, created_before=hi)]
     assert got == everything[101:400]  # the emulator's bounds are exclusive
 
 
@@ -157,7 +157,7 @@ async def test_head_inserts_on_every_page(
 ) -> None:
     existing = await raw_ids(emu)
     emu.faults.head_insert_on_page(3)
-    it = client.sessions.iter(page_size=10, concurrency=concurrency)
+    it = client.sessions.iter(limit=10, concurrency=concurrency)
     got = [s async for s in it]
     assert_newest_first_and_unique(got)
     assert set(existing) <= {s.id for s in got}
@@ -167,7 +167,7 @@ async def test_head_inserts_on_every_page(
 async def test_inserts_while_the_caller_consumes(client: AsyncVoiceClient, emu: Emulator) -> None:
     existing = await raw_ids(emu)
     got: list[VoiceSession] = []
-    async for session in client.sessions.iter(page_size=25, concurrency=2):
+    async for session in client.sessions.iter(limit=25, concurrency=2):
         got.append(session)
         if len(got) % 40 == 0:
             emu.insert_sessions(9)
@@ -187,7 +187,7 @@ async def test_shapes_without_total(
     expected = await raw_ids(emu)
     emu.list_shape = shape
     before = list_requests(emu)
-    it = client.sessions.iter(page_size=20, concurrency=4)
+    it = client.sessions.iter(limit=20, concurrency=4)
     got = [s.id async for s in it]
     assert got == expected
     assert it.total is None
@@ -202,7 +202,7 @@ async def test_failed_pages_are_retried(client: AsyncVoiceClient, emu: Emulator)
     expected = await raw_ids(emu)
     before = list_requests(emu)
     emu.faults.script("503", "502_html", route="list_sessions")  # page 1: two retries
-    it = client.sessions.iter(page_size=50, prefetch=False)
+    it = client.sessions.iter(limit=50, prefetch=False)
     got = [(await it.__anext__()).id for _ in range(75)]
     emu.faults.script("reset", "truncated_json", route="list_sessions")  # page 3 likewise
     got += [s.id async for s in it]
@@ -217,7 +217,7 @@ async def test_random_faults_with_concurrency(emu: Emulator) -> None:
     async with AsyncVoiceClient(
         api_key=emu.api_key, base_url=emu.base_url, retry_policy=policy
     ) as c:
-        got = [s.id async for s in c.sessions.iter(page_size=20, concurrency=6)]
+        got = [s.id async for s in c.sessions.iter(limit=20, concurrency=6)]
     assert got == expected
     assert sum(emu.stats.faults_injected.values()) > 5
 
@@ -226,7 +226,7 @@ async def test_a_page_that_keeps_failing_raises_and_resumes(
     client: AsyncVoiceClient, emu: Emulator
 ) -> None:
     expected = await raw_ids(emu)
-    it = client.sessions.iter(page_size=30, prefetch=False)
+    it = client.sessions.iter(limit=30, prefetch=False)
     got = [await it.__anext__() for _ in range(60)]
     emu.faults.script("500", "500", "500", route="list_sessions")  # 1 try + 2 retries
     with pytest.raises(InternalServerError):
@@ -235,7 +235,7 @@ async def test_a_page_that_keeps_failing_raises_and_resumes(
     assert not fetch_tasks()
     with pytest.raises(StopAsyncIteration):
         await it.__anext__()  # a failed iterator is finished
-    rest = [s async for s in client.sessions.iter(resume=it.checkpoint(), page_size=30)]
+    rest = [s async for s in client.sessions.iter(resume=it.checkpoint(), limit=30)]
     assert [s.id for s in got + rest] == expected
 
 
@@ -243,7 +243,7 @@ async def test_concurrency_keeps_requests_at_the_server_while_the_consumer_lags(
     client: AsyncVoiceClient, emu: Emulator
 ) -> None:
     emu.faults.latency(0.02, route="list_sessions")
-    async with client.sessions.iter(page_size=10, concurrency=4) as it:
+    async with client.sessions.iter(limit=10, concurrency=4) as it:
         await it.__anext__()
         await asyncio.sleep(0.3)  # a slow consumer: 4 answers land, 4 more are sent
         assert list_requests(emu) == 1 + 2 * 4  # and no more: 8 pages held at most
@@ -260,7 +260,7 @@ async def test_async_with_break_cancels_requests_in_flight(
 ) -> None:
     emu.faults.latency(0.3, route="list_sessions")
     started = time.monotonic()
-    async with client.sessions.iter(page_size=10, concurrency=8) as it:
+    async with client.sessions.iter(limit=10, concurrency=8) as it:
         async for _ in it:
             assert len(fetch_tasks()) == 8  # the windows after the first page
             break
@@ -285,7 +285,7 @@ async def test_bare_break_cancels_requests_in_flight(
 ) -> None:
     emu.faults.latency(0.3, route="list_sessions")
     started = time.monotonic()
-    async for _ in client.sessions.iter(page_size=10, concurrency=4):
+    async for _ in client.sessions.iter(limit=10, concurrency=4):
         assert len(fetch_tasks()) == 4
         break
     await settle()  # prefer `async with` for deterministic cleanup
@@ -299,7 +299,7 @@ async def test_leaving_the_loop_by_an_exception_cancels_too(
 ) -> None:
     emu.faults.latency(0.3, route="list_sessions")
     with pytest.raises(ZeroDivisionError):
-        async for _ in client.sessions.iter(page_size=10, prefetch=True):
+        async for _ in client.sessions.iter(limit=10, prefetch=True):
             assert fetch_tasks()
             1 / 0  # noqa: B018
     await settle()
@@ -308,7 +308,7 @@ async def test_leaving_the_loop_by_an_exception_cancels_too(
 
 async def test_bare_break_over_pages_cancels(client: AsyncVoiceClient, emu: Emulator) -> None:
     emu.faults.latency(0.3, route="list_sessions")
-    async for _ in client.sessions.iter(page_size=10, concurrency=3).pages():
+    async for _ in client.sessions.iter(limit=10, concurrency=3).pages():
         assert len(fetch_tasks()) == 3
         break
     await settle()
@@ -320,7 +320,7 @@ async def test_iterating_again_after_break_continues_exactly(
 ) -> None:
     expected = await raw_ids(emu)
     emu.faults.latency(0.01, route="list_sessions")
-    it = client.sessions.iter(page_size=10, concurrency=4)
+    it = client.sessions.iter(limit=10, concurrency=4)
     head: list[str] = []
     async for session in it:
         head.append(session.id)
@@ -336,7 +336,7 @@ async def test_aclose_from_another_task_ends_the_loop_cleanly(
     client: AsyncVoiceClient, emu: Emulator
 ) -> None:
     emu.faults.latency(0.05, route="list_sessions")
-    it = client.sessions.iter(page_size=10, concurrency=4)
+    it = client.sessions.iter(limit=10, concurrency=4)
     seen: list[VoiceSession] = []
     enough = asyncio.Event()
 
@@ -362,7 +362,7 @@ async def test_cancelling_the_consumer_cancels_the_fetches(
     emu.faults.latency(0.05, route="list_sessions")
     seen: list[VoiceSession] = []
     enough = asyncio.Event()
-    it = client.sessions.iter(page_size=10, concurrency=4)
+    it = client.sessions.iter(limit=10, concurrency=4)
 
     async def consume() -> None:
         async for session in it:
@@ -384,7 +384,7 @@ async def test_cancelling_the_consumer_cancels_the_fetches(
 
 
 async def test_aclose_is_idempotent_and_final(client: AsyncVoiceClient) -> None:
-    it = client.sessions.iter(page_size=5)
+    it = client.sessions.iter(limit=5)
     await it.__anext__()
     await it.aclose()
     await it.aclose()
@@ -397,7 +397,7 @@ async def test_aclose_is_idempotent_and_final(client: AsyncVoiceClient) -> None:
 
 async def test_pages(client: AsyncVoiceClient, emu: Emulator) -> None:
     expected = await raw_ids(emu)
-    async with client.sessions.iter(page_size=100, concurrency=3) as it:
+    async with client.sessions.iter(limit=100, concurrency=3) as it:
         pages = [page async for page in it.pages()]
     assert [len(p) for p in pages] == [100] * 5 + [37]
     assert [s.id for p in pages for s in p] == expected
@@ -405,7 +405,7 @@ async def test_pages(client: AsyncVoiceClient, emu: Emulator) -> None:
 
 
 async def test_progress_is_known_after_the_first_session(client: AsyncVoiceClient) -> None:
-    it = client.sessions.iter(page_size=50)
+    it = client.sessions.iter(limit=50)
     assert (it.total, it.offset) == (None, 0)
     await it.__anext__()
     assert (it.total, it.offset) == (N, 1)
@@ -427,7 +427,7 @@ async def export(
     """A JSONL export that checkpoints after each written line (as a CLI would)."""
     resume = load_checkpoint(state)
     written = 0
-    async with client.sessions.iter(page_size=40, concurrency=4, resume=resume) as it:
+    async with client.sessions.iter(limit=40, concurrency=4, resume=resume) as it:
         with out.open("a", encoding="utf-8") as fh:
             async for session in it:
                 if written == crash_after:
@@ -456,7 +456,7 @@ async def test_export_is_correct_and_resumable(
 
 async def test_resume_from_a_plain_offset(client: AsyncVoiceClient, emu: Emulator) -> None:
     expected = await raw_ids(emu)
-    it = client.sessions.iter(page_size=64)
+    it = client.sessions.iter(limit=64)
     head = [await it.__anext__() for _ in range(100)]
     offset, pin = it.offset, it.created_before
     await it.aclose()
@@ -465,6 +465,8 @@ async def test_resume_from_a_plain_offset(client: AsyncVoiceClient, emu: Emulato
 
 
 def test_iter_validates_before_anything_runs(client: AsyncVoiceClient) -> None:
-    with pytest.raises(ValueError, match="page_size"):
-        client.sessions.iter(page_size=500)
+    with pytest.raises(ValueError, match="limit"):
+        client.sessions.iter(limit=500)
+    with pytest.raises(TypeError):
+        client.sessions.iter(page_size=50)  # type: ignore[call-arg]  # renamed in 0.2.0
     assert isinstance(client.sessions.iter(), SessionIterator)

@@ -22,11 +22,13 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "EventGapError",
+    "EventProtocolError",
     "EventStreamError",
     "InternalServerError",
     "InvalidRequestError",
     "MissingCredentialsError",
     "NotFoundError",
+    "PaginationStalledError",
     "PermissionDeniedError",
     "RateLimitError",
     "SessionNotFoundError",
@@ -202,3 +204,23 @@ class EventGapError(EventStreamError):
         super().__init__(message)
         self.expected_seq = expected_seq
         self.got_seq = got_seq
+
+
+class PaginationStalledError(APIResponseValidationError):
+    """``sessions.iter()`` met pages that bring nothing new: the server ignores ``offset``.
+
+    Raised after a few such pages in a row (or at once when ``total`` proves
+    it) instead of looping forever or ending with sessions silently skipped.
+    """
+
+    def __init__(self, message: str, *, stalled_pages: int, offset: int) -> None:
+        super().__init__(message)
+        self.stalled_pages = stalled_pages
+        self.offset = offset
+
+
+class EventProtocolError(EventStreamError):
+    """The events server broke the protocol (e.g. a frame for another session).
+
+    Final: such a stream cannot be trusted, so nothing from it is yielded.
+    """

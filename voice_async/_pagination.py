@@ -96,7 +96,7 @@ import itertools
 import logging
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import attrs
@@ -104,7 +104,7 @@ import attrs
 from . import _validate as check
 from ._aio import AsyncClosing
 from ._convert import RawPage, decode_page, format_datetime, parse_datetime, split_page
-from ._errors import APIResponseValidationError, InvalidRequestError
+from ._errors import APIResponseValidationError, InvalidRequestError, PaginationStalledError
 from ._models import SessionPage, VoiceSession
 
 if TYPE_CHECKING:
@@ -117,6 +117,13 @@ logger = logging.getLogger("voice_async")
 #: How far past the newest session the snapshot pin lies (see module docstring).
 PIN_MARGIN = timedelta(seconds=1)
 MAX_CONCURRENCY = 64
+#: Pages in a row that bring no new session before the iterator gives up on a
+#: server that ignores ``offset`` (a conforming server needs more than a page
+#: of inserts, all in the pin's last second, between two requests to do that).
+MAX_STALLED_PAGES = 3
+#: Pages in a row whose duplicates a grown ``total`` explains (inserts during
+#: the pin's last second) before the iterator gives up all the same.
+MAX_EXPLAINED_STALLS = 100
 
 T = TypeVar("T")
 
@@ -158,7 +165,7 @@ class Checkpoint:
             raise InvalidRequestError("cursor_ids", "must be a list of session ids")
         try:
             cursor_at = None if at is None else parse_datetime(at)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise InvalidRequestError("cursor_created_at", f"is not a timestamp: {at!r}") from None
         return cls(
             offset=check.offset(data.get("offset"), "offset"),
@@ -271,8 +278,8 @@ class SessionIterator(AsyncClosing):
         resource: SessionsResource,
         filters: SessionFilters,
         *,
-        page_size: int = 100,
-        limit: int | None = None,
+        limit: int = 100,
+        max_items: int | None = None,
         start_offset: int = 0,
         concurrency: int = 1,
         prefetch: bool = True,
@@ -280,8 +287,8 @@ class SessionIterator(AsyncClosing):
     ) -> None:
         self._windows: deque[_Window] = deque()
         self._in_flight = 0
-        self._page_size = check.limit(page_size, "page_size")
-        self._left = None if limit is None else check.offset(limit, "limit")
+        self._page_size = check.limit(limit, "limit")
+        self._left = None if max_items is None else check.offset(max_items, "max_items")
         self._concurrency = _positive("concurrency", concurrency, MAX_CONCURRENCY)
         self._prefetch = bool(prefetch)
         filters.params()  # validate now, not at the first request
@@ -298,6 +305,9 @@ class SessionIterator(AsyncClosing):
         self._offset = self._expected = start_offset
         self._base_total: int | None = None
         self._total: int | None = None
+        #: ``(total, end offset)`` of the last page that brought a new session.
+        self._progress_mark: tuple[int | None, int] = (None, start_offset)
+        self._stalls = self._explained_stalls = 0
         self._stable = True
         self._page_limit = self._page_size
         self._buffer: deque[VoiceSession] = deque()
@@ -423,6 +433,45 @@ class SessionIterator(AsyncClosing):
 
     # -- fetching ------------------------------------------------------------
 
+    def _check_progress(self, page: SessionPage) -> None:
+        """Refuse to loop forever on a server that answers the same page again.
+
+        A page brings progress when it holds a session sorting after the
+        cursor (the oldest one of the page tells, the page being ordered).
+        Inserts in the pin's last second can fill pages with sessions seen
+        already, but only by growing ``total`` at least as much as the offset
+        advanced since the last page with progress (each insert shifts the
+        list by one).  Such *explained* stalls are tolerated up to
+        :data:`MAX_EXPLAINED_STALLS` in a row (on a real server the pin ends
+        them within a second).  Otherwise the server ignores ``offset``: proven
+        at once when ``total`` did not change at all, and after
+        :data:`MAX_STALLED_PAGES` in a row when ``total`` is not sent.
+        """
+        total, end = page.total, page.offset + len(page.data)
+        if page.data and self._cursor.is_new(page.data[-1]):
+            self._stalls = self._explained_stalls = 0
+            self._progress_mark = (total, end)
+            return
+        if not page.data and self._exhausted:
+            return  # the empty last page of a list: the normal end
+        mark_total, mark_end = self._progress_mark
+        if mark_total is not None and total is not None and total - mark_total >= end - mark_end:
+            self._explained_stalls += 1
+            if total != mark_total and self._explained_stalls < MAX_EXPLAINED_STALLS:
+                return
+        else:
+            self._stalls += 1
+            if self._stalls < MAX_STALLED_PAGES and (total is None or total != mark_total):
+                return
+        stalled = self._stalls + self._explained_stalls
+        raise PaginationStalledError(
+            f"sessions list: {stalled} page(s) in a row up to offset {page.offset} brought "
+            f"no session not yielded already (total {total}); the server seems to ignore "
+            "offset: stopping rather than looping or skipping",
+            stalled_pages=stalled,
+            offset=page.offset,
+        )
+
     async def _fill(self) -> bool:
         """Load the next accepted page into the empty buffer; False at the end."""
         try:
@@ -433,6 +482,11 @@ class SessionIterator(AsyncClosing):
         if page is None:
             await self.aclose()
             return False
+        try:
+            self._check_progress(page)
+        except BaseException:
+            await self.aclose()
+            raise
         self._page_limit = page.limit
         self._buffer.extend(page.data)
         return True
@@ -488,7 +542,10 @@ class SessionIterator(AsyncClosing):
         self._base_total = head.total
         if not head.data:
             return
-        bound = head.data[0].created_at + PIN_MARGIN
+        try:
+            bound = head.data[0].created_at.astimezone(timezone.utc) + PIN_MARGIN
+        except OverflowError:  # the newest session is at the end of time: nothing is newer
+            return
         own = self._user_filters.created_before
         if own is not None and parse_datetime(own) <= bound:
             return  # the caller's bound is tighter: nothing newer can appear

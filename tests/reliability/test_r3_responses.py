@@ -252,7 +252,7 @@ async def test_a_server_repeating_one_page_forever_does_not_hang_iteration(
     async with client_on(scripted.base_url) as client:
 
         async def drain() -> list[VoiceSession]:
-            return [s async for s in client.sessions.iter(page_size=25)]
+            return [s async for s in client.sessions.iter(limit=25)]
 
         result = await outcome(drain())
     assert isinstance(result, (list, VoiceError))

@@ -145,7 +145,7 @@ async def export(args: argparse.Namespace) -> int:
     rows = progress["rows"] if progress else 0
     async with make_client(args) as client:
         iterator = client.sessions.iter(
-            page_size=args.page_size, concurrency=args.concurrency, resume=resume, **wanted
+            limit=args.page_size, concurrency=args.concurrency, resume=resume, **wanted
         )
         # A CLI runs one task: opening the file synchronously blocks nobody.
         mode = "r+" if progress else "w"

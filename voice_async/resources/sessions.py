@@ -118,8 +118,8 @@ class SessionsResource:
     def iter(
         self,
         *,
-        page_size: int = 100,
-        limit: int | None = None,
+        limit: int = 100,
+        max_items: int | None = None,
         start_offset: int = 0,
         concurrency: int = 1,
         prefetch: bool = True,
@@ -147,8 +147,8 @@ class SessionsResource:
         return SessionIterator(
             self,
             filters,
-            page_size=page_size,
             limit=limit,
+            max_items=max_items,
             start_offset=start_offset,
             concurrency=concurrency,
             prefetch=prefetch,
