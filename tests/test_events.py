@@ -271,9 +271,19 @@ async def test_replay_with_after_seq(emulator: Any, client: AsyncVoiceClient) ->
     assert (stream.after_seq, stream.last_seq) == (20, 50)
 
 
-async def test_resume_past_the_end_ends_at_once(emulator: Any, client: AsyncVoiceClient) -> None:
+async def test_close_1000_without_session_ended_is_not_the_end(
+    emulator: Any, client: AsyncVoiceClient
+) -> None:
+    """Resuming past ``session.ended``: the server closes 1000 at once, every time.
+
+    Only ``session.ended`` ends a stream; closes that bring nothing new run
+    into the reconnect limit and fail loudly instead of passing for the end.
+    """
     session_id = emulator.add_event_session(10)
-    assert await collect(client.sessions.events(session_id, after_seq=10)) == []
+    stream = client.sessions.events(session_id, after_seq=10, max_reconnects=2, **FAST)
+    with pytest.raises(EventStreamError) as info:
+        await collect(stream)
+    assert "code 1000" in str(info.value) and emulator.stats.ws_connects == 3
 
 
 async def test_close_4001_raises_unauthorized(emulator: Any) -> None:
@@ -424,7 +434,16 @@ async def test_backoff_grows_until_healthy_then_gives_up(
     assert stream.closed
 
 
-async def test_progress_resets_backoff(ws_client: Any, fake_sleep: FakeSleep) -> None:
+async def test_progress_keeps_the_stream_but_not_a_short_backoff(
+    ws_client: Any, fake_sleep: FakeSleep
+) -> None:
+    """One event per connection: never given up on, yet reconnects stay spaced.
+
+    A connection that did not stay up ``healthy_after`` does not reset the
+    backoff, even though it delivered something (a server that accepts, sends
+    and drops must not be hammered); progress only keeps the stream alive.
+    """
+
     async def one_event_then_drop(ws: ServerConnection, after_seq: int) -> None:
         await ws.send(ended(after_seq + 1) if after_seq == 9 else frame(after_seq + 1))
         ws.transport.close()
@@ -433,7 +452,9 @@ async def test_progress_resets_backoff(ws_client: Any, fake_sleep: FakeSleep) ->
         stream = ws_client(server).sessions.events("vs_1", max_reconnects=2)
         events = await collect(stream)
     assert seqs(events) == list(range(1, 11))  # 9 drops, though only 2 failures allowed
-    assert stream.reconnects == 9 and fake_sleep.delays == []  # healthy: reconnect at once
+    policy = RetryPolicy(initial_backoff=0.5, max_backoff=10.0)
+    rng = random.Random(7)
+    assert fake_sleep.delays == [policy.backoff(i, rng) for i in range(9)]
 
 
 @pytest.mark.parametrize(
@@ -485,6 +506,7 @@ async def test_slow_consumer_keeps_memory_bounded(ws_client: Any) -> None:
         for seq in range(1, n + 1):
             await ws.send(frame(seq, data={"role": "agent", "text": padding}))
             sent = seq
+        await ws.send(ended(n + 1))
         await ws.close()
 
     async with ScriptedServer(firehose) as server:
@@ -498,7 +520,7 @@ async def test_slow_consumer_keeps_memory_bounded(ws_client: Any) -> None:
                 await asyncio.sleep(0.2)
                 assert sent == stalled_at  # the server is blocked, not buffering into us
                 assert sent < n // 3  # at most a few MB in socket buffers + 8 frames
-    assert got == list(range(1, n + 1))
+    assert got == list(range(1, n + 2))
 
 
 @pytest.mark.parametrize("form", ["async_with", "plain"])
@@ -674,8 +696,7 @@ def test_events_defaults_match_event_stream() -> None:
 
 
 def test_close_codes() -> None:
-    assert close_action(1000) is Action.END
-    for code in (1001, 1005, 1006, 1011, 1012, 1013, 1014):
+    for code in (1000, 1001, 1005, 1006, 1011, 1012, 1013, 1014):
         assert close_action(code) is Action.RECONNECT
     assert close_action(4001) is Action.UNAUTHORIZED
     assert close_action(4004) is Action.NOT_FOUND
@@ -712,12 +733,13 @@ def test_reconnector_backs_off_until_healthy() -> None:
         delays.append(r.next_delay(now + 0.1))
     assert all(d is not None and d > 0 for d in delays)
     assert r.next_delay(3.0) is None and r.failures == 3
-    # A connection that delivered something new is healthy: reset, reconnect at once.
+    # Progress resets the count towards giving up, not the growing delay.
     r.opened(4.0)
-    assert r.next_delay(4.1, progressed=True) == 0.0 and r.failures == 1
-    # So is one that lived long enough, though quiet.
+    delay = r.next_delay(4.1, progressed=True)
+    assert delay is not None and delay > 0 and (r.failures, r.attempt) == (1, 4)
+    # A connection that lived long enough is healthy, though quiet: reconnect at once.
     r.opened(5.0)
-    assert r.next_delay(15.0) == 0.0
+    assert r.next_delay(15.0) == 0.0 and (r.failures, r.attempt) == (1, 1)
     # 1013 "try again later" and Retry-After are honoured even then.
     r.opened(20.0)
     assert r.next_delay(30.0, code=1013) != 0.0

@@ -27,6 +27,7 @@ import logging
 import ssl
 from collections.abc import AsyncGenerator
 from types import TracebackType
+from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import (
@@ -35,6 +36,7 @@ from websockets.exceptions import (
     InvalidStatus,
     SecurityError,
 )
+from websockets.frames import Close
 from websockets.version import version as websockets_version
 from yarl import URL
 
@@ -42,6 +44,7 @@ from . import _validate as check
 from ._errors import (
     ClientClosedError,
     EventGapError,
+    EventProtocolError,
     EventStreamError,
     InvalidRequestError,
     SessionNotFoundError,
@@ -67,31 +70,49 @@ __all__ = ["EventStream"]
 logger = logging.getLogger("voice_async")
 
 
-class _RedactCredentials(logging.Filter):
-    """python-websockets logs every handshake header at DEBUG: mask the key.
+def _mask(text: str, secrets: tuple[str, ...]) -> str:
+    """``text`` with every configured secret replaced by ``****``."""
+    # TODO(merge): use _redact (the core lane's one masking function)
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, "****")
+    return text
 
-    Its header lines are ``"> %s: %s" % (name, value)``; the value of a
-    credential header is replaced before any handler formats the record.
+
+class _MaskingLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """The logger handed to python-websockets, one per stream: secrets masked.
+
+    python-websockets logs every handshake header (``"> %s: %s" % (name,
+    value)``), close reasons and errors at DEBUG.  A server can echo the key
+    in any of them, so every argument that contains a configured secret is
+    masked, and credential headers are masked by name whatever their value.
     """
 
     SECRET_HEADERS = frozenset({"authorization", "x-admin-key", "cookie", "proxy-authorization"})
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        args = record.args
-        if (
-            isinstance(args, tuple)
-            and len(args) == 2
-            and isinstance(args[0], str)
-            and args[0].lower() in self.SECRET_HEADERS
-        ):
-            record.args = (args[0], "****")
-        return True
+    def __init__(self, secrets: tuple[str, ...]) -> None:
+        super().__init__(ws_logger, {})
+        self.secrets = secrets
+
+    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+        if not self.isEnabledFor(level):
+            return
+        if len(args) == 2 and isinstance(args[0], str) and args[0].lower() in self.SECRET_HEADERS:
+            args = (args[0], "****")
+        masked = tuple(self._clean(arg) for arg in args)
+        self.logger.log(level, self._clean(msg), *masked, **kwargs)
+
+    def _clean(self, value: object) -> object:
+        if isinstance(value, (int, float)) or value is None:
+            return value
+        text = str(value)
+        cleaned = _mask(text, self.secrets)
+        return value if cleaned == text else cleaned
 
 
-#: The logger handed to python-websockets: its records (frames, handshakes,
-#: keepalive) appear under ``voice_async.websockets``, credentials masked.
+#: Where python-websockets' records (frames, handshakes, keepalive) appear,
+#: through each stream's :class:`_MaskingLogger`.
 ws_logger = logging.getLogger("voice_async.websockets")
-ws_logger.addFilter(_RedactCredentials())
 
 _WS_AGENT = f" websockets/{websockets_version}"
 #: Closes *we* send when the peer stops answering (keepalive timeout, 1011) are
@@ -157,14 +178,35 @@ async def _close_draining(ws: ClientConnection) -> None:
         raise
 
 
-def _describe(exc: BaseException) -> str:
+def _describe(exc: BaseException, secrets: tuple[str, ...]) -> str:
+    """One line about a failure, for messages and logs; secrets masked."""
     if isinstance(exc, ConnectionClosed):
         frame = exc.rcvd or exc.sent
         reason = f" ({frame.reason})" if frame is not None and frame.reason else ""
-        return f"connection closed with code {_close_code(exc)}{reason}"
-    if isinstance(exc, InvalidStatus):
-        return f"handshake refused with HTTP {exc.response.status_code}"
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        text = f"connection closed with code {_close_code(exc)}{reason}"
+    elif isinstance(exc, InvalidStatus):
+        text = f"handshake refused with HTTP {exc.response.status_code}"
+    else:
+        text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return _mask(text, secrets)
+
+
+def _safe_cause(exc: BaseException, secrets: tuple[str, ...]) -> BaseException | None:
+    """``exc`` to chain as ``__cause__``, unless it would print a secret in a traceback.
+
+    A close whose reason echoes the key is chained as a copy with the reason
+    masked; anything else that would show a secret is not chained at all.
+    """
+    text = str(exc)
+    if _mask(text, secrets) == text:
+        return exc
+    if isinstance(exc, ConnectionClosed):
+
+        def clean(frame: Close | None) -> Close | None:
+            return None if frame is None else Close(frame.code, _mask(frame.reason, secrets))
+
+        return type(exc)(clean(exc.rcvd), clean(exc.sent), exc.rcvd_then_sent)
+    return None
 
 
 class EventStream:
@@ -349,7 +391,7 @@ class EventStream:
 
     async def _events(self) -> AsyncGenerator[SessionEvent, None]:
         """The hot loop: one ``recv``, one decode, one seq check per event."""
-        tracker = self._tracker
+        tracker, session_id = self._tracker, self._session_id
         try:
             while True:
                 ws = self._ws
@@ -360,17 +402,23 @@ class EventStream:
                 try:
                     frame = await ws.recv()
                 except ConnectionClosed as exc:
-                    await self._after_close(exc)
+                    closed = exc
+                else:
+                    event = decode_event(frame)
+                    if event.session_id != session_id:
+                        raise self._foreign_event(event)
+                    verdict = tracker.accept(event.seq)
+                    if verdict is not _DELIVER:
+                        if verdict is _DUPLICATE:
+                            continue
+                        raise self._gap_error(event.seq)
+                    yield event
+                    if event.type is _ENDED:
+                        return
                     continue
-                event = decode_event(frame)
-                verdict = tracker.accept(event.seq)
-                if verdict is not _DELIVER:
-                    if verdict is _DUPLICATE:
-                        continue
-                    raise self._gap_error(event.seq)
-                yield event
-                if event.type is _ENDED:
-                    return
+                # Outside the handler: an error raised for this close must not
+                # carry the raw close (its reason may echo a secret) as context.
+                await self._after_close(closed)
         except asyncio.CancelledError:
             self._abort()
             raise
@@ -388,17 +436,18 @@ class EventStream:
             try:
                 ws = await self._open()
             except (OSError, TimeoutError, asyncio.TimeoutError, InvalidHandshake) as exc:
-                retry_after = self._check_open_failure(exc)
-                await self._backoff(exc, retry_after=retry_after)
-                continue
-            if self._finished:  # aclose() ran while we were connecting
-                await ws.close()
-                return None
-            self._ws = ws
-            self.connects += 1
-            self._seq_at_open = self._tracker.last_seq
-            self._reconnector.opened(asyncio.get_running_loop().time())
-            return ws
+                failure: Exception = exc
+            else:
+                if self._finished:  # aclose() ran while we were connecting
+                    await ws.close()
+                    return None
+                self._ws = ws
+                self.connects += 1
+                self._seq_at_open = self._tracker.last_seq
+                self._reconnector.opened(self._transport.runtime.monotonic())
+                return ws
+            # Outside the handler, for the same reason as in _events().
+            await self._backoff(failure, retry_after=self._check_open_failure(failure))
         return None
 
     async def _open(self) -> ClientConnection:
@@ -419,7 +468,7 @@ class EventStream:
             close_timeout=self._close_timeout,
             max_size=self._max_size,
             max_queue=self._max_queue,
-            logger=ws_logger,
+            logger=_MaskingLogger(transport.secrets),
         )
 
     def _check_open_failure(self, exc: Exception) -> float | None:
@@ -428,20 +477,22 @@ class EventStream:
             response = exc.response
             action = handshake_action(response.status_code)
             if action is Action.RECONNECT:
-                return parse_retry_after(response.headers)
-            api_error = status_error(
-                response.status_code,
-                response.headers,
-                bytes(response.body or b""),
-                self._transport.secrets,
-            )
+                try:
+                    return parse_retry_after(response.headers)
+                except (OverflowError, ValueError):  # TODO(merge): core's parse handles these
+                    return None
+            secrets = self._transport.secrets
+            # The server may echo the key in any header or in the body.
+            headers = {k: _mask(v, secrets) for k, v in response.headers.raw_items()}
+            body = _mask(bytes(response.body or b"").decode("utf-8", "replace"), secrets)
+            api_error = status_error(response.status_code, headers, body.encode(), secrets)
             raise _FINAL_ERRORS[action](
                 f"events stream for {self._session_id}: handshake refused: {api_error}"
             ) from api_error
         if isinstance(exc, (SecurityError, ssl.SSLCertVerificationError)):
             raise EventStreamError(
-                f"events stream for {self._session_id}: {_describe(exc)}"
-            ) from exc
+                f"events stream for {self._session_id}: {self._describe(exc)}"
+            ) from self._safe_cause(exc)
         return None
 
     async def _after_close(self, exc: ConnectionClosed) -> None:
@@ -451,21 +502,10 @@ class EventStream:
             return
         code = _close_code(exc)
         action = close_action(code)
-        if action is Action.END:
-            # session.ended returns from the loop before any close is read, so
-            # this is a 1000 without it: a replay already past the end, or a
-            # server that ended the stream early.  Worth a line in the log.
-            logger.info(
-                "events stream %s: closed by the server (1000) at after_seq=%d",
-                self._session_id,
-                self._tracker.last_seq,
-            )
-            self._finished = True
-            return
         if action is not Action.RECONNECT:
             raise _FINAL_ERRORS[action](
-                f"events stream for {self._session_id}: {_describe(exc)}", close_code=code
-            ) from exc
+                f"events stream for {self._session_id}: {self._describe(exc)}", close_code=code
+            ) from self._safe_cause(exc)
         await self._backoff(exc, code=code)
 
     async def _backoff(
@@ -473,7 +513,7 @@ class EventStream:
     ) -> None:
         reconnector = self._reconnector
         delay = reconnector.next_delay(
-            asyncio.get_running_loop().time(),
+            self._transport.runtime.monotonic(),
             progressed=self._tracker.last_seq > self._seq_at_open,
             code=code,
             retry_after=retry_after,
@@ -484,13 +524,13 @@ class EventStream:
             raise EventStreamError(
                 f"events stream for {self._session_id}: giving up after "
                 f"{reconnector.failures} consecutive failed reconnects{waited}; "
-                f"last error: {_describe(cause)}",
+                f"last error: {self._describe(cause)}",
                 close_code=code,
-            ) from cause
+            ) from self._safe_cause(cause)
         logger.info(
             "events stream %s: %s; reconnecting in %.2fs (attempt %d of %d, after_seq=%d)",
             self._session_id,
-            _describe(cause),
+            self._describe(cause),
             delay,
             reconnector.failures,
             reconnector.policy.max_retries,
@@ -498,6 +538,21 @@ class EventStream:
         )
         if delay > 0:
             await self._sleep(delay)
+
+    def _foreign_event(self, event: SessionEvent) -> EventProtocolError:
+        """A frame for another session: never yielded, the stream is not trusted."""
+        self._finished = True
+        return EventProtocolError(
+            f"events stream for {self._session_id}: the server sent an event of session "
+            f"{_mask(event.session_id, self._transport.secrets)!r} (seq {event.seq}); "
+            "nothing from this connection can be trusted"
+        )
+
+    def _describe(self, exc: BaseException) -> str:
+        return _describe(exc, self._transport.secrets)
+
+    def _safe_cause(self, exc: BaseException) -> BaseException | None:
+        return _safe_cause(exc, self._transport.secrets)
 
     def _gap_error(self, got_seq: int) -> EventGapError:
         expected = self._tracker.expected_seq

@@ -24,7 +24,7 @@ import random
 from ._convert import structure
 from ._errors import APIResponseValidationError
 from ._models import SessionEvent
-from ._retry import RetryPolicy, is_retryable_status, retry_delay
+from ._retry import RetryPolicy, is_retryable_status
 
 __all__ = [
     "ABNORMAL_CLOSURE",
@@ -53,7 +53,6 @@ TRANSIENT_CLOSES = frozenset({1001, 1005, 1006, 1011, 1012, 1013, 1014})
 class Action(enum.Enum):
     """What the stream does after a close or a refused handshake."""
 
-    END = "end"  # the stream is complete: stop iterating, no error
     RECONNECT = "reconnect"  # transient: back off, resume from last_seq
     UNAUTHORIZED = "unauthorized"  # final: StreamUnauthorizedError
     NOT_FOUND = "not_found"  # final: SessionNotFoundError
@@ -63,13 +62,14 @@ class Action(enum.Enum):
 def close_action(code: int) -> Action:
     """Map a close code to what the stream does.
 
-    ``1000`` ends the stream: the contract sends it only after
-    ``session.ended`` (and straight away for a replay that is already past
-    the end), so it never hides lost events.
+    ``1000`` is *not* the end: the stream ends when ``session.ended`` is
+    delivered (the server closes right after it, unread).  A 1000 without it
+    -- a proxy's idle cut, a server shutting down politely, a hostile peer --
+    is a drop like any other: reconnect and resume after ``last_seq``, so no
+    event is lost behind a clean-looking close.  If such closes bring no new
+    event, the reconnect limit ends the stream with an error.
     """
-    if code == NORMAL_CLOSURE:
-        return Action.END
-    if code in TRANSIENT_CLOSES:
+    if code == NORMAL_CLOSURE or code in TRANSIENT_CLOSES:
         return Action.RECONNECT
     if code == CLOSE_UNAUTHORIZED:
         return Action.UNAUTHORIZED
@@ -156,21 +156,32 @@ class Reconnector:
 
     python-websockets resets its backoff after every successful handshake, so
     a server that accepts and drops at once is hammered in a tight loop.  Here
-    a connection counts as healthy only once it delivered a new event or
-    stayed open ``healthy_after`` seconds; until then failures accumulate, the
-    delay grows (full jitter, ``policy.initial_backoff * 2**n`` capped at
-    ``policy.max_backoff``) and after ``policy.max_retries`` consecutive
-    failures :meth:`next_delay` says give up (``None``).
+    a connection counts as healthy only once it stayed open ``healthy_after``
+    seconds: until then the delay keeps growing (full jitter,
+    ``policy.initial_backoff * 2**n`` capped at ``policy.max_backoff``), even
+    when each short connection delivered an event -- otherwise a server that
+    accepts, sends one event and drops would be reconnected hundreds of times
+    a second.
+
+    Giving up is a separate count: ``failures`` are consecutive connections
+    that delivered nothing new; after ``policy.max_retries`` of them
+    :meth:`next_delay` says give up (``None``).  A stream that keeps making
+    progress is never abandoned, only slowed down.
 
     After a healthy connection the first reconnect is immediate: a load
     balancer draining or an idle cut is no reason to wait - unless the server
     said "try again later" (1013) or sent ``Retry-After``.
     """
 
+    #: The backoff exponent stops growing here: ``2**n`` stays a small float
+    #: (the delay is capped by ``max_backoff`` long before).
+    MAX_EXPONENT = 32
+
     def __init__(self, policy: RetryPolicy, healthy_after: float, rng: random.Random) -> None:
         self.policy = policy
         self.healthy_after = healthy_after
         self.failures = 0
+        self.attempt = 0
         self._rng = rng
         self._opened_at: float | None = None
 
@@ -191,13 +202,22 @@ class Reconnector:
         ``progressed``: the connection that just ended delivered a new event.
         """
         opened, self._opened_at = self._opened_at, None
-        healthy = opened is not None and (progressed or now - opened >= self.healthy_after)
+        healthy = opened is not None and now - opened >= self.healthy_after
         if healthy:
+            self.attempt = 0
+        if healthy or progressed:
             self.failures = 0
-        delay = retry_delay(self.policy, self.failures, retry_after, self._rng)
-        if delay is None:
+        policy = self.policy
+        if self.failures >= policy.max_retries:
             return None
+        if retry_after is not None and not retry_after <= policy.max_retry_after:
+            return None  # the server asks for longer than we accept to wait
         self.failures += 1
-        if healthy and retry_after is None and code != TRY_AGAIN_LATER:
-            return 0.0
+        if retry_after is not None:
+            delay = retry_after
+        elif healthy and code != TRY_AGAIN_LATER:
+            delay = 0.0
+        else:
+            delay = policy.backoff(self.attempt, self._rng)
+        self.attempt = min(self.attempt + 1, self.MAX_EXPONENT)
         return delay
