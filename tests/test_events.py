@@ -29,11 +29,14 @@ from voice_async import (
     ClientClosedError,
     EventGapError,
     EventStreamError,
+    EventStreamOptions,
     EventType,
+    InvalidRequestError,
     MissingCredentialsError,
     SessionEvent,
     SessionNotFoundError,
     StreamUnauthorizedError,
+    Timeout,
 )
 from voice_async._events import EventStream
 from voice_async._events_core import (
@@ -50,7 +53,8 @@ from voice_async._retry import RetryPolicy
 
 from .conftest import API_KEY, FakeSleep
 
-FAST: dict[str, Any] = {"initial_backoff": 0.01, "max_backoff": 0.05}
+Options = EventStreamOptions
+FAST = EventStreamOptions(initial_backoff=0.01, max_backoff=0.05)
 
 
 # -- a scripted WebSocket server ---------------------------------------------
@@ -253,7 +257,7 @@ async def test_resume_after_drops_every_k_events(
     n, k = 1000, 37
     session_id = emulator.add_event_session(n)
     emulator.faults.ws_drop_every(k, mode)
-    stream = client.sessions.events(session_id, **FAST)
+    stream = client.sessions.events(session_id, options=FAST)
     events = await collect(stream)
 
     assert seqs(events) == list(range(1, n + 1))  # every seq, once, in order
@@ -280,7 +284,9 @@ async def test_close_1000_without_session_ended_is_not_the_end(
     into the reconnect limit and fail loudly instead of passing for the end.
     """
     session_id = emulator.add_event_session(10)
-    stream = client.sessions.events(session_id, after_seq=10, max_reconnects=2, **FAST)
+    stream = client.sessions.events(
+        session_id, after_seq=10, options=attrs.evolve(FAST, max_reconnects=2)
+    )
     with pytest.raises(EventStreamError) as info:
         await collect(stream)
     assert "code 1000" in str(info.value) and emulator.stats.ws_connects == 3
@@ -377,7 +383,9 @@ async def test_gap_at_start_unless_allowed(ws_client: Any) -> None:
         client = ws_client(server)
         with pytest.raises(EventGapError):
             await collect(client.sessions.events("vs_1"))
-        events = await collect(client.sessions.events("vs_1", allow_initial_gap=True))
+        events = await collect(
+            client.sessions.events("vs_1", options=Options(allow_initial_gap=True))
+        )
     assert seqs(events) == [500, 501]
 
 
@@ -401,7 +409,7 @@ async def test_restart_1012_then_refused_connections(
     first = ScriptedServer(replay_then(5, close=1012))
     await first.start()
     async with AsyncVoiceClient(api_key=API_KEY, base_url=first.base_url) as client:
-        stream = client.sessions.events("vs_1", max_reconnects=100, **FAST)
+        stream = client.sessions.events("vs_1", options=attrs.evolve(FAST, max_reconnects=100))
         consumer = asyncio.create_task(collect(stream))
         await asyncio.wait_for(first.connection_closed.wait(), 2)
         await first.stop()  # down: reconnects are refused for a while
@@ -420,7 +428,7 @@ async def test_backoff_grows_until_healthy_then_gives_up(
         ws.transport.close()
 
     async with ScriptedServer(accept_and_drop) as server:
-        stream = ws_client(server).sessions.events("vs_1", max_reconnects=4)
+        stream = ws_client(server).sessions.events("vs_1", options=Options(max_reconnects=4))
         with pytest.raises(EventStreamError) as info:
             await collect(stream)
     assert len(server.after_seqs) == 5  # the first attempt and 4 reconnects
@@ -449,7 +457,7 @@ async def test_progress_keeps_the_stream_but_not_a_short_backoff(
         ws.transport.close()
 
     async with ScriptedServer(one_event_then_drop) as server:
-        stream = ws_client(server).sessions.events("vs_1", max_reconnects=2)
+        stream = ws_client(server).sessions.events("vs_1", options=Options(max_reconnects=2))
         events = await collect(stream)
     assert seqs(events) == list(range(1, 11))  # 9 drops, though only 2 failures allowed
     policy = RetryPolicy(initial_backoff=0.5, max_backoff=10.0)
@@ -490,9 +498,9 @@ async def test_dead_connection_without_pong_is_reconnected(ws_client: Any) -> No
         ws.transport.pause_reading()  # pings are never read, so never answered
         await asyncio.sleep(30)
 
-    opts = {"ping_interval": 0.1, "ping_timeout": 0.1, "close_timeout": 0.1}
+    opts = EventStreamOptions(ping_interval=0.1, ping_timeout=0.1, close_timeout=0.1)
     async with ScriptedServer(stop_answering, replay_then(4, close=1000, end=True)) as server:
-        stream = ws_client(server).sessions.events("vs_1", **opts)
+        stream = ws_client(server).sessions.events("vs_1", options=opts)
         events = await asyncio.wait_for(collect(stream), 5)
     assert seqs(events) == [1, 2, 3, 4, 5] and server.after_seqs == [0, 2]
 
@@ -510,7 +518,7 @@ async def test_slow_consumer_keeps_memory_bounded(ws_client: Any) -> None:
         await ws.close()
 
     async with ScriptedServer(firehose) as server:
-        stream = ws_client(server).sessions.events("vs_1", max_queue=8)
+        stream = ws_client(server).sessions.events("vs_1", options=EventStreamOptions(max_queue=8))
         got: list[int] = []
         async for event in stream:
             got.append(event.seq)
@@ -609,7 +617,7 @@ async def test_watch_merges_sessions_each_exactly_once(
 ) -> None:
     a, b = emulator.add_event_session(30), emulator.add_event_session(45)
     emulator.faults.ws_drop_every(7)
-    async with client.sessions.watch(a, b, after_seq={b: 5}, **FAST) as watch:
+    async with client.sessions.watch(a, b, after_seq={b: 5}, options=FAST) as watch:
         events = [event async for event in watch]
     assert [e.seq for e in events if e.session_id == a] == list(range(1, 31))
     assert [e.seq for e in events if e.session_id == b] == list(range(6, 46))
@@ -681,15 +689,36 @@ async def test_missing_key_fails_before_connecting(monkeypatch: pytest.MonkeyPat
             await collect(client.sessions.events("vs_1"))
 
 
-def test_events_defaults_match_event_stream() -> None:
+def test_options_are_declared_once_and_validated_before_connecting() -> None:
+    """``events``, ``watch`` and ``EventStream`` take one ``EventStreamOptions`` value."""
     from voice_async.resources.sessions import SessionsResource
 
-    forwarded = inspect.signature(SessionsResource.events).parameters
-    own = inspect.signature(EventStream).parameters
-    for name, param in forwarded.items():
-        if name not in ("self", "session_id"):
-            assert own[name].default == param.default, name
-    assert set(own) - set(forwarded) == {"transport"}
+    for method in (SessionsResource.events, SessionsResource.watch, EventStream):
+        params = inspect.signature(method).parameters
+        assert params["options"].default is None
+        assert not set(params) & {f.name for f in attrs.fields(EventStreamOptions)}
+    bad: list[dict[str, Any]] = [
+        {"max_reconnects": -1},
+        {"initial_backoff": 0},
+        {"max_backoff": float("nan")},
+        {"healthy_after": float("inf")},
+        {"ping_interval": "20"},
+        {"max_queue": 0},
+        {"compression": 1},
+    ]
+    for kwargs in bad:
+        with pytest.raises(InvalidRequestError) as info:
+            EventStreamOptions(**kwargs)
+        assert info.value.field == next(iter(kwargs))
+
+
+async def test_timeout_bounds_the_handshake(emulator: Any, client: AsyncVoiceClient) -> None:
+    stream = client.sessions.events("vs_1", timeout=2.5)
+    assert stream._open_timeout == 2.5
+    assert client.sessions.events("vs_1", timeout=Timeout(connect=4.0))._open_timeout == 4.0
+    assert client.sessions.events("vs_1")._open_timeout == client._transport.config.timeout.connect
+    with pytest.raises(InvalidRequestError):
+        client.sessions.events("vs_1", timeout=-1)
 
 
 # -- the pure protocol core ----------------------------------------------------

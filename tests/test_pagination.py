@@ -10,22 +10,38 @@ import asyncio
 import gc
 import json
 import time
+import typing
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import attrs
 import pytest
 
 from voice_async import (
+    APIResponseValidationError,
     AsyncVoiceClient,
     Direction,
     InternalServerError,
+    PaginationStalledError,
     RetryPolicy,
+    SessionPage,
     SessionStatus,
     VoiceSession,
 )
+from voice_async._convert import RawPage
 from voice_async._pagination import Checkpoint, SessionIterator, SessionPageIterator
+from voice_async._pagination_core import (
+    MAX_STALLED_PAGES,
+    Answer,
+    Cursor,
+    PagePlanner,
+    ProgressGuard,
+    Window,
+    pin_bound,
+)
 from voice_async.testing import Emulator
 
 N = 537  # not a multiple of any page size used here
@@ -470,3 +486,130 @@ def test_iter_validates_before_anything_runs(client: AsyncVoiceClient) -> None:
     with pytest.raises(TypeError):
         client.sessions.iter(page_size=50)  # type: ignore[call-arg]  # renamed in 0.2.0
     assert isinstance(client.sessions.iter(), SessionIterator)
+
+
+# -- the sans-I/O core: planning and acceptance without sockets ----------------
+
+
+def _raw(offset: int, n: int, *, total: int | None, limit: int = 10) -> RawPage:
+    return RawPage(items=[{}] * n, limit=limit, offset=offset, total=total)
+
+
+def _sessions(first: int, n: int) -> tuple[VoiceSession, ...]:
+    """``n`` sessions, newest first, numbered from ``first`` (higher = older)."""
+    at = datetime(2026, 11, 25, tzinfo=timezone.utc)
+    return tuple(
+        VoiceSession(
+            id=f"vs_{10**6 - i:07d}",
+            status="completed",
+            direction="outbound",
+            to="+15555555678",
+            from_="+15555551234",
+            agent_key="support_primary",
+            created_at=at - timedelta(seconds=i),
+        )
+        for i in range(first, first + n)
+    )
+
+
+def test_planner_sends_prefetch_then_concurrent_windows() -> None:
+    plan = PagePlanner(page_size=10, concurrency=4, prefetch=True, offset=0)
+    first = plan.first_window(position=0, left=None)
+    assert first is not None and (first.offset, first.limit, first.causal) == (0, 10, True)
+    assert plan.accept(first, _raw(0, 10, total=95), pinned=False) is Answer.ACCEPT
+    more = plan.more_windows(None, queued=0, in_flight=0, position=0, left=None)
+    assert [(w.offset, w.causal) for w in more] == [
+        (10, True),
+        (20, False),
+        (30, False),
+        (40, False),
+    ]
+    # a window sized down near max_items, and nothing past total
+    assert plan.window_size(90, position=85, left=10) == 5
+    last = Window(90, 10, causal=False)
+    assert plan.more_windows(last, queued=1, in_flight=0, position=0, left=None) == []
+
+
+def test_planner_refuses_what_could_skip() -> None:
+    plan = PagePlanner(page_size=10, concurrency=4, prefetch=True, offset=0)
+    assert plan.accept(Window(0, 10, True), _raw(0, 10, total=95), pinned=False) is Answer.ACCEPT
+    # a concurrent window seeing another total: the list moved between the two
+    assert plan.accept(Window(10, 10, False), _raw(10, 10, total=96), pinned=False) is Answer.RESYNC
+    # a short page moved the boundary: the next planned window no longer fits
+    assert plan.accept(Window(10, 10, True), _raw(10, 7, total=95), pinned=False) is Answer.ACCEPT
+    assert plan.accept(Window(20, 10, False), _raw(20, 10, total=95), pinned=False) is Answer.RESYNC
+    # a pinned total below the unpinned one: the server reads the pin differently
+    plan.base_total = 200
+    assert plan.accept(Window(17, 10, True), _raw(17, 10, total=95), pinned=True) is Answer.UNPIN
+    with pytest.raises(APIResponseValidationError, match="offset 17"):
+        plan.accept(Window(17, 10, True), _raw(0, 10, total=95), pinned=False)
+
+
+def test_pin_bound() -> None:
+    head = SessionPage(_sessions(0, 2), 10, 0, 2, False)
+    newest = head.data[0].created_at
+    assert pin_bound(head, None) == newest + timedelta(seconds=1)
+    assert pin_bound(head, newest) is None  # the caller's bound is tighter
+    assert pin_bound(SessionPage((), 10, 0, 0, False), None) is None
+    at_the_end = attrs.evolve(head.data[0], created_at=datetime.max.replace(tzinfo=timezone.utc))
+    assert pin_bound(SessionPage((at_the_end,), 10, 0, 1, False), None) is None
+
+
+def test_progress_guard() -> None:
+    def page(offset: int, first: int, n: int, total: int | None) -> SessionPage:
+        return SessionPage(_sessions(first, n), 10, offset, total, True)
+
+    cursor = Cursor()
+    guard = ProgressGuard(0)
+    guard.check(page(0, 0, 10, 100), cursor, last=False)
+    cursor.remember(_sessions(9, 1)[0])
+    # inserts explain duplicates: total grew by at least the offset advanced
+    guard.check(page(10, 0, 10, 110), cursor, last=False)
+    assert guard.explained == 1
+    # more duplicates than the inserts explain: counted, not yet fatal
+    guard.check(page(20, 0, 10, 110), cursor, last=False)
+    assert guard.stalls == 1
+    # nothing new and total as at the last progress: a server ignoring offset
+    guard = ProgressGuard(0)
+    guard.check(page(0, 0, 10, 100), cursor=Cursor(), last=False)
+    with pytest.raises(PaginationStalledError) as proof:
+        guard.check(page(10, 0, 10, 100), cursor, last=False)
+    assert proof.value.stalled_pages == 1
+    # without total: tolerated a few times, then an error
+    guard = ProgressGuard(0)
+    for offset in range(10, 10 * MAX_STALLED_PAGES, 10):
+        guard.check(page(offset, 0, 10, None), cursor, last=False)
+    with pytest.raises(PaginationStalledError) as info:
+        guard.check(page(10 * MAX_STALLED_PAGES, 0, 10, None), cursor, last=False)
+    assert info.value.stalled_pages == MAX_STALLED_PAGES
+    guard.check(page(50, 0, 0, None), cursor, last=True)  # an empty last page is the end
+
+
+def test_public_signatures_name_only_exported_types() -> None:
+    """Every class in a public signature of ``client.sessions`` is importable from the package."""
+    import voice_async
+    from voice_async.resources.sessions import SessionsResource
+
+    seen: set[type] = set()
+
+    def classes(hint: Any) -> None:
+        if isinstance(hint, type):
+            seen.add(hint)
+        for arg in typing.get_args(hint):
+            classes(arg)
+
+    from voice_async.resources import sessions
+
+    namespace = {**vars(sessions), **{n: getattr(voice_async, n) for n in voice_async.__all__}}
+    for name, member in vars(SessionsResource).items():
+        if callable(member) and not name.startswith("_"):
+            for hint in typing.get_type_hints(member, namespace).values():
+                classes(hint)
+    ours = {c for c in seen if c.__module__.startswith("voice_async")}
+    assert {"SessionIterator", "Checkpoint", "SessionFilters", "EventStreamOptions"} <= {
+        c.__name__ for c in ours
+    }
+    for cls in ours:
+        assert getattr(voice_async, cls.__name__) is cls, cls
+    for cls in (SessionIterator, SessionPageIterator, Checkpoint):
+        assert getattr(voice_async, cls.__name__) is cls

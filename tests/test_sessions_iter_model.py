@@ -99,7 +99,7 @@ class ModelServer:
 
 def iterate(server: ModelServer, **options: Any) -> SessionIterator:
     filters = options.pop("filters", SessionFilters())
-    return SessionIterator(server, filters, **options)  # type: ignore[arg-type]
+    return SessionIterator(server._request_page, filters, **options)
 
 
 def fetch_tasks() -> list[asyncio.Task[Any]]:

@@ -33,6 +33,7 @@ from ._errors import (
     UnprocessableEntityError,
     VoiceError,
 )
+from ._events_core import EventStreamOptions
 from ._models import (
     AgentResponseData,
     Call,
@@ -52,7 +53,8 @@ from ._models import (
     TranscriptData,
     VoiceSession,
 )
-from ._pagination import Checkpoint, SessionIterator
+from ._pagination import Checkpoint, SessionIterator, SessionPageIterator
+from ._paths import SessionFilters
 from ._retry import RetryPolicy
 from ._runtime import Runtime
 from ._version import __version__
@@ -96,6 +98,7 @@ __all__ = [
     "EventProtocolError",
     "EventStream",
     "EventStreamError",
+    "EventStreamOptions",
     "EventType",
     "InternalServerError",
     "InvalidRequestError",
@@ -109,9 +112,11 @@ __all__ = [
     "RuntimeConfig",
     "SessionEndedData",
     "SessionEvent",
+    "SessionFilters",
     "SessionIterator",
     "SessionNotFoundError",
     "SessionPage",
+    "SessionPageIterator",
     "SessionStartedData",
     "SessionStatus",
     "SessionStatusData",

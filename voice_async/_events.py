@@ -27,20 +27,14 @@ import logging
 import ssl
 from collections.abc import AsyncGenerator
 from types import TracebackType
-from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import (
-    ConnectionClosed,
-    InvalidHandshake,
-    InvalidStatus,
-    SecurityError,
-)
-from websockets.frames import Close
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, SecurityError
 from websockets.version import version as websockets_version
 from yarl import URL
 
 from . import _validate as check
+from ._config import Timeout
 from ._errors import (
     ClientClosedError,
     EventGapError,
@@ -50,75 +44,27 @@ from ._errors import (
     SessionNotFoundError,
     StreamUnauthorizedError,
 )
+from ._events_conn import MaskingLogger, close_code, close_draining, describe, mask, safe_cause
 from ._events_core import (
-    ABNORMAL_CLOSURE,
     Action,
-    Reconnector,
+    EventStreamOptions,
     SeqTracker,
     Verdict,
     close_action,
     decode_event,
     handshake_action,
+    seconds,
 )
 from ._models import EventType, SessionEvent
-from ._retry import RetryPolicy, parse_retry_after
+from ._paths import session_path
+from ._retry import parse_retry_after
 from ._transport import Transport, status_error
-from .resources.sessions import session_path
 
-__all__ = ["EventStream"]
+__all__ = ["EventStream", "EventStreamOptions"]
 
 logger = logging.getLogger("voice_async")
 
-
-def _mask(text: str, secrets: tuple[str, ...]) -> str:
-    """``text`` with every configured secret replaced by ``****``."""
-    # TODO(merge): use _redact (the core lane's one masking function)
-    for secret in secrets:
-        if secret in text:
-            text = text.replace(secret, "****")
-    return text
-
-
-class _MaskingLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
-    """The logger handed to python-websockets, one per stream: secrets masked.
-
-    python-websockets logs every handshake header (``"> %s: %s" % (name,
-    value)``), close reasons and errors at DEBUG.  A server can echo the key
-    in any of them, so every argument that contains a configured secret is
-    masked, and credential headers are masked by name whatever their value.
-    """
-
-    SECRET_HEADERS = frozenset({"authorization", "x-admin-key", "cookie", "proxy-authorization"})
-
-    def __init__(self, secrets: tuple[str, ...]) -> None:
-        super().__init__(ws_logger, {})
-        self.secrets = secrets
-
-    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
-        if not self.isEnabledFor(level):
-            return
-        if len(args) == 2 and isinstance(args[0], str) and args[0].lower() in self.SECRET_HEADERS:
-            args = (args[0], "****")
-        masked = tuple(self._clean(arg) for arg in args)
-        self.logger.log(level, self._clean(msg), *masked, **kwargs)
-
-    def _clean(self, value: object) -> object:
-        if isinstance(value, (int, float)) or value is None:
-            return value
-        text = str(value)
-        cleaned = _mask(text, self.secrets)
-        return value if cleaned == text else cleaned
-
-
-#: Where python-websockets' records (frames, handshakes, keepalive) appear,
-#: through each stream's :class:`_MaskingLogger`.
-ws_logger = logging.getLogger("voice_async.websockets")
-
 _WS_AGENT = f" websockets/{websockets_version}"
-#: Closes *we* send when the peer stops answering (keepalive timeout, 1011) are
-#: a dead connection; other codes we send (1009 message too big, 1002/1007
-#: protocol errors) would fail the same way after a reconnect.
-_OUR_TRANSIENT_CLOSES = frozenset({1000, 1001, 1006, 1011})
 _FINAL_ERRORS: dict[Action, type[EventStreamError]] = {
     Action.UNAUTHORIZED: StreamUnauthorizedError,
     Action.NOT_FOUND: SessionNotFoundError,
@@ -126,87 +72,20 @@ _FINAL_ERRORS: dict[Action, type[EventStreamError]] = {
 }
 _DELIVER, _DUPLICATE = Verdict.DELIVER, Verdict.DUPLICATE
 _ENDED = EventType.SESSION_ENDED
+_DEFAULT_OPTIONS = EventStreamOptions()
 
 
-def _seconds(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise InvalidRequestError(name, f"must be a positive number of seconds, got {value!r}")
-    return float(value)
+def handshake_timeout(timeout: float | Timeout | None, default: Timeout) -> float | None:
+    """How long one handshake may take: the call's ``timeout``, else the client's.
 
-
-def _optional_seconds(name: str, value: float | None) -> float | None:
-    """``None`` disables the timeout or keepalive, as in python-websockets."""
-    return None if value is None else _seconds(name, value)
-
-
-def _count(name: str, value: int, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise InvalidRequestError(name, f"must be an int >= {minimum}, got {value!r}")
-    return value
-
-
-def _close_code(exc: ConnectionClosed) -> int:
-    """The code that explains a close: the peer's, or ours when we failed it."""
-    if exc.rcvd is not None:
-        return exc.rcvd.code
-    if exc.sent is not None and exc.sent.code not in _OUR_TRANSIENT_CLOSES:
-        return exc.sent.code
-    return ABNORMAL_CLOSURE
-
-
-async def _close_draining(ws: ClientConnection) -> None:
-    """A normal 1000 close that does not stall on a full receive buffer.
-
-    python-websockets stops reading the socket once ``max_queue`` frames wait
-    unread, so after ``break`` out of a busy stream the peer's close frame
-    would stay unread and ``close()`` would wait out ``close_timeout``
-    (python-websockets#1555).  So frames still in flight are read and dropped
-    while closing (nobody will consume them); ``close_timeout`` still bounds
-    it all.  When another task is reading this connection, its reads drain.
+    As for HTTP, a :class:`Timeout`'s ``connect`` bounds getting connected; a
+    plain number bounds the handshake itself.
     """
-    closing = asyncio.ensure_future(ws.close())
-    try:
-        while not closing.done():
-            try:
-                await ws.recv()
-            except (ConnectionClosed, RuntimeError):  # closed, or another reader drains
-                break
-        await closing
-    except BaseException:
-        closing.cancel()
-        ws.transport.abort()
-        raise
-
-
-def _describe(exc: BaseException, secrets: tuple[str, ...]) -> str:
-    """One line about a failure, for messages and logs; secrets masked."""
-    if isinstance(exc, ConnectionClosed):
-        frame = exc.rcvd or exc.sent
-        reason = f" ({frame.reason})" if frame is not None and frame.reason else ""
-        text = f"connection closed with code {_close_code(exc)}{reason}"
-    elif isinstance(exc, InvalidStatus):
-        text = f"handshake refused with HTTP {exc.response.status_code}"
-    else:
-        text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    return _mask(text, secrets)
-
-
-def _safe_cause(exc: BaseException, secrets: tuple[str, ...]) -> BaseException | None:
-    """``exc`` to chain as ``__cause__``, unless it would print a secret in a traceback.
-
-    A close whose reason echoes the key is chained as a copy with the reason
-    masked; anything else that would show a secret is not chained at all.
-    """
-    text = str(exc)
-    if _mask(text, secrets) == text:
-        return exc
-    if isinstance(exc, ConnectionClosed):
-
-        def clean(frame: Close | None) -> Close | None:
-            return None if frame is None else Close(frame.code, _mask(frame.reason, secrets))
-
-        return type(exc)(clean(exc.rcvd), clean(exc.sent), exc.rcvd_then_sent)
-    return None
+    if timeout is None:
+        return default.connect
+    if isinstance(timeout, Timeout):
+        return timeout.connect
+    return seconds("timeout", timeout)
 
 
 class EventStream:
@@ -221,31 +100,19 @@ class EventStream:
         async for event in client.sessions.events(session_id, after_seq=41):
             ...
 
-    Iteration ends after ``session.ended`` (the server then closes with 1000).
-    Transient drops (1001/1006/1011/1012/1013, refused or timed-out
-    connections, handshake 429/5xx) reconnect with backoff and resume after
-    :attr:`last_seq`, so each event is seen once, in order.  Final failures
-    raise: :class:`StreamUnauthorizedError` (4001, HTTP 401/403),
+    Iteration ends after ``session.ended``, and only then: every other close
+    (1000 included), refused or timed-out connection and handshake 429/5xx
+    reconnects with backoff and resumes after :attr:`last_seq`, so each event
+    is seen once, in order.  Final failures raise:
+    :class:`StreamUnauthorizedError` (4001, HTTP 401/403),
     :class:`SessionNotFoundError` (4004, HTTP 404), :class:`EventGapError`
-    (the server no longer buffers the events needed to resume), and
+    (the server no longer buffers the events needed to resume),
+    :class:`EventProtocolError` (a frame of another session), and
     :class:`EventStreamError` once ``max_reconnects`` consecutive reconnects
-    failed (its ``__cause__`` is the last failure).
+    brought nothing new (its ``__cause__`` is the last failure).
 
-    Options: ``ping_interval``/``ping_timeout`` (keepalive: a peer that stops
-    answering is treated as a drop), ``open_timeout``, ``close_timeout``,
-    ``max_reconnects`` (consecutive failures before giving up; 0 disables
-    reconnecting), ``initial_backoff``/``max_backoff`` (full-jitter
-    exponential backoff), ``healthy_after`` (seconds a connection must live,
-    when it delivers nothing new, before the backoff resets),
-    ``max_queue`` (frames buffered before the socket stops being read: the
-    memory bound for a slow consumer), ``max_size`` (largest frame in bytes),
-    ``compression`` (offer permessage-deflate), ``allow_initial_gap`` (a fresh
-    stream accepts whatever first seq the server still has).
-
-    A consumer that stalls longer than ``ping_interval + ping_timeout`` on one
-    event also stalls the reading of pongs, so the connection is then taken
-    for dead and replaced: harmless (the new one resumes after ``last_seq``),
-    but raise ``ping_timeout`` for consumers that block that long.
+    ``timeout`` bounds each handshake (the client's ``Timeout.connect`` by
+    default); everything else is in :class:`EventStreamOptions`.
 
     Leaving the ``async for`` (or the ``async with``) closes the connection;
     a stream is iterated once.  Prefer ``async with`` (or
@@ -259,38 +126,19 @@ class EventStream:
         session_id: str,
         *,
         after_seq: int = 0,
-        allow_initial_gap: bool = False,
-        ping_interval: float | None = 20.0,
-        ping_timeout: float | None = 20.0,
-        open_timeout: float | None = 10.0,
-        close_timeout: float | None = 5.0,
-        max_reconnects: int = 10,
-        initial_backoff: float = 0.5,
-        max_backoff: float = 10.0,
-        healthy_after: float = 10.0,
-        max_queue: int = 16,
-        max_size: int = 2**20,
-        compression: bool = False,
+        timeout: float | Timeout | None = None,
+        options: EventStreamOptions | None = None,
     ) -> None:
         self._transport = transport
         self._session_id = session_id
         self._url = transport.ws_url(session_path(session_id) + "/events")
         self._after_seq = check.offset(after_seq, "after_seq")
-        self._tracker = SeqTracker(after_seq, allow_initial_gap=allow_initial_gap)
-        self._ping_interval = _optional_seconds("ping_interval", ping_interval)
-        self._ping_timeout = _optional_seconds("ping_timeout", ping_timeout)
-        self._open_timeout = _optional_seconds("open_timeout", open_timeout)
-        self._close_timeout = _optional_seconds("close_timeout", close_timeout)
-        policy = RetryPolicy(
-            max_retries=_count("max_reconnects", max_reconnects, 0),
-            initial_backoff=_seconds("initial_backoff", initial_backoff),
-            max_backoff=_seconds("max_backoff", max_backoff),
-        )
-        healthy = _seconds("healthy_after", healthy_after)
-        self._reconnector = Reconnector(policy, healthy, transport.runtime.random)
-        self._max_queue = _count("max_queue", max_queue, 1)
-        self._max_size = _count("max_size", max_size, 1)
-        self._compression = compression
+        if options is not None and not isinstance(options, EventStreamOptions):
+            raise InvalidRequestError("options", f"must be EventStreamOptions, got {options!r}")
+        self.options = options = options or _DEFAULT_OPTIONS
+        self._open_timeout = handshake_timeout(timeout, transport.config.timeout)
+        self._tracker = SeqTracker(after_seq, allow_initial_gap=options.allow_initial_gap)
+        self._reconnector = options.reconnector(transport.runtime.random)
         self._sleep = transport.runtime.sleep
         self._ws: ClientConnection | None = None
         self._seq_at_open = after_seq
@@ -370,7 +218,7 @@ class EventStream:
         if self._aborted:
             await ws.wait_closed()
         else:
-            await _close_draining(ws)
+            await close_draining(ws)
         if keepalive is not None and not keepalive.done():
             await asyncio.wait({keepalive}, timeout=1.0)
 
@@ -451,7 +299,7 @@ class EventStream:
         return None
 
     async def _open(self) -> ClientConnection:
-        transport = self._transport
+        transport, options = self._transport, self.options
         if transport.closed:
             raise ClientClosedError("this AsyncVoiceClient is closed; create a new one")
         headers = transport.headers("tenant")
@@ -461,14 +309,14 @@ class EventStream:
             str(self.url),
             additional_headers=headers,
             user_agent_header=user_agent,
-            compression="deflate" if self._compression else None,
+            compression="deflate" if options.compression else None,
             open_timeout=self._open_timeout,
-            ping_interval=self._ping_interval,
-            ping_timeout=self._ping_timeout,
-            close_timeout=self._close_timeout,
-            max_size=self._max_size,
-            max_queue=self._max_queue,
-            logger=_MaskingLogger(transport.secrets),
+            ping_interval=options.ping_interval,
+            ping_timeout=options.ping_timeout,
+            close_timeout=options.close_timeout,
+            max_size=options.max_size,
+            max_queue=options.max_queue,
+            logger=MaskingLogger(transport.secrets),
         )
 
     def _check_open_failure(self, exc: Exception) -> float | None:
@@ -483,8 +331,8 @@ class EventStream:
                     return None
             secrets = self._transport.secrets
             # The server may echo the key in any header or in the body.
-            headers = {k: _mask(v, secrets) for k, v in response.headers.raw_items()}
-            body = _mask(bytes(response.body or b"").decode("utf-8", "replace"), secrets)
+            headers = {k: mask(v, secrets) for k, v in response.headers.raw_items()}
+            body = mask(bytes(response.body or b"").decode("utf-8", "replace"), secrets)
             api_error = status_error(response.status_code, headers, body.encode(), secrets)
             raise _FINAL_ERRORS[action](
                 f"events stream for {self._session_id}: handshake refused: {api_error}"
@@ -500,7 +348,7 @@ class EventStream:
         self._ws = None
         if self._finished:  # we closed it (aclose() from another task)
             return
-        code = _close_code(exc)
+        code = close_code(exc)
         action = close_action(code)
         if action is not Action.RECONNECT:
             raise _FINAL_ERRORS[action](
@@ -544,15 +392,15 @@ class EventStream:
         self._finished = True
         return EventProtocolError(
             f"events stream for {self._session_id}: the server sent an event of session "
-            f"{_mask(event.session_id, self._transport.secrets)!r} (seq {event.seq}); "
+            f"{mask(event.session_id, self._transport.secrets)!r} (seq {event.seq}); "
             "nothing from this connection can be trusted"
         )
 
     def _describe(self, exc: BaseException) -> str:
-        return _describe(exc, self._transport.secrets)
+        return describe(exc, self._transport.secrets)
 
     def _safe_cause(self, exc: BaseException) -> BaseException | None:
-        return _safe_cause(exc, self._transport.secrets)
+        return safe_cause(exc, self._transport.secrets)
 
     def _gap_error(self, got_seq: int) -> EventGapError:
         expected = self._tracker.expected_seq

@@ -10,7 +10,10 @@ decides lives here as pure code that tests can drive with plain values:
   statuses end the stream, fail it, or call for a reconnect;
 * :class:`Reconnector` - how long to wait before the next reconnect, and when
   to give up.  It reuses :class:`RetryPolicy` (full-jitter backoff, the
-  ``Retry-After`` ceiling) so HTTP and WebSocket retries behave alike.
+  ``Retry-After`` ceiling) so HTTP and WebSocket retries behave alike;
+* :class:`EventStreamOptions` - every option of a stream, declared and
+  validated once (``sessions.events``, ``sessions.watch`` and
+  ``EventStream`` all take this one value).
 
 The I/O side (``_events.py``) only moves bytes and sleeps.
 """
@@ -19,20 +22,26 @@ from __future__ import annotations
 
 import enum
 import json
+import math
 import random
+from typing import Any
+
+import attrs
 
 from ._convert import structure
-from ._errors import APIResponseValidationError
+from ._errors import APIResponseValidationError, InvalidRequestError
 from ._models import SessionEvent
 from ._retry import RetryPolicy, is_retryable_status
 
 __all__ = [
     "ABNORMAL_CLOSURE",
     "Action",
+    "EventStreamOptions",
     "Reconnector",
     "SeqTracker",
     "Verdict",
     "close_action",
+    "count",
     "decode_event",
     "handshake_action",
 ]
@@ -221,3 +230,90 @@ class Reconnector:
             delay = policy.backoff(self.attempt, self._rng)
         self.attempt = min(self.attempt + 1, self.MAX_EXPONENT)
         return delay
+
+
+# -- options -------------------------------------------------------------------
+
+
+def seconds(name: str, value: object) -> float:
+    """A positive, finite number of seconds (NaN and infinity are refused)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+        raise InvalidRequestError(name, f"must be a positive number of seconds, got {value!r}")
+    return float(value)
+
+
+def count(name: str, value: object, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise InvalidRequestError(name, f"must be an int >= {minimum}, got {value!r}")
+    return value
+
+
+def _seconds(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    seconds(attribute.name, value)
+
+
+def _optional_seconds(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    """``None`` disables the keepalive or timeout, as in python-websockets."""
+    if value is not None:
+        seconds(attribute.name, value)
+
+
+def _at_least(minimum: int) -> Any:
+    def check(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+        count(attribute.name, value, minimum)
+
+    return check
+
+
+def _flag(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, bool):
+        raise InvalidRequestError(attribute.name, f"must be True or False, got {value!r}")
+
+
+@attrs.frozen
+class EventStreamOptions:
+    """How a live-events stream keeps alive, reconnects and buffers.
+
+    Declared once, validated when built (a bad value raises
+    :class:`InvalidRequestError` before anything connects), and passed as
+    ``client.sessions.events(id, options=EventStreamOptions(...))`` or to
+    ``sessions.watch``.  How long a handshake may take is the client's (or
+    the call's) ``timeout``, as for every HTTP request.
+
+    * ``ping_interval`` / ``ping_timeout``: keepalive; a peer that stops
+      answering is treated as a drop (``None`` disables).  A consumer that
+      stalls longer than both on one event also stalls the reading of pongs:
+      harmless (the new connection resumes), but raise ``ping_timeout`` for
+      consumers that block that long.
+    * ``close_timeout``: how long a normal close may take.
+    * ``max_reconnects``: consecutive reconnects that bring no new event
+      before giving up (0 disables reconnecting).
+    * ``initial_backoff`` / ``max_backoff``: full-jitter exponential backoff.
+    * ``healthy_after``: seconds a connection must stay open before the
+      backoff resets (see :class:`Reconnector`).
+    * ``max_queue``: frames buffered before the socket stops being read: the
+      memory bound for a slow consumer.  ``max_size``: largest frame, bytes.
+    * ``compression``: offer permessage-deflate.
+    * ``allow_initial_gap``: a fresh stream accepts whatever first seq the
+      server still has.
+    """
+
+    allow_initial_gap: bool = attrs.field(default=False, validator=_flag)
+    ping_interval: float | None = attrs.field(default=20.0, validator=_optional_seconds)
+    ping_timeout: float | None = attrs.field(default=20.0, validator=_optional_seconds)
+    close_timeout: float | None = attrs.field(default=5.0, validator=_optional_seconds)
+    max_reconnects: int = attrs.field(default=10, validator=_at_least(0))
+    initial_backoff: float = attrs.field(default=0.5, validator=_seconds)
+    max_backoff: float = attrs.field(default=10.0, validator=_seconds)
+    healthy_after: float = attrs.field(default=10.0, validator=_seconds)
+    max_queue: int = attrs.field(default=16, validator=_at_least(1))
+    max_size: int = attrs.field(default=2**20, validator=_at_least(1))
+    compression: bool = attrs.field(default=False, validator=_flag)
+
+    def reconnector(self, rng: random.Random) -> Reconnector:
+        policy = RetryPolicy(
+            max_retries=self.max_reconnects,
+            initial_backoff=self.initial_backoff,
+            max_backoff=self.max_backoff,
+        )
+        return Reconnector(policy, self.healthy_after, rng)

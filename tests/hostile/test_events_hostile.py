@@ -24,6 +24,7 @@ from voice_async import (
     AsyncVoiceClient,
     EventProtocolError,
     EventStreamError,
+    EventStreamOptions,
     RetryPolicy,
     Runtime,
     SessionEvent,
@@ -32,8 +33,8 @@ from voice_async import (
 
 from ._ws_servers import API_KEY, SESSION_ID, EventServer, event
 
+Options = EventStreamOptions
 TIME_BOUND = 10.0  # a ceiling against hangs on a loaded machine, not a measurement
-FAST: dict[str, Any] = {"initial_backoff": 0.01, "max_backoff": 0.05}
 
 
 class Recorder:
@@ -123,7 +124,7 @@ async def test_close_1000_forever_without_progress_hits_the_limit(make_client: A
     async with EventServer(script) as server:
         client = make_client(server, Runtime(sleep=Recorder()))
         with pytest.raises(EventStreamError) as info:
-            await collect(client.sessions.events(SESSION_ID, max_reconnects=3))
+            await collect(client.sessions.events(SESSION_ID, options=Options(max_reconnects=3)))
     assert server.handshakes == 4 and "code 1000" in str(info.value)
 
 
@@ -143,7 +144,7 @@ async def test_drop_after_every_event_follows_the_backoff_schedule(make_client: 
     recorder = Recorder()
     async with EventServer(one_event_then_drop(30)) as server:
         client = make_client(server, Runtime(sleep=recorder, random=random.Random(5)))
-        stream = client.sessions.events(SESSION_ID, max_reconnects=2)
+        stream = client.sessions.events(SESSION_ID, options=Options(max_reconnects=2))
         got = await collect(stream)
     assert seqs(got) == list(range(1, 31))  # progress: never given up
     policy, rng = RetryPolicy(initial_backoff=0.5, max_backoff=10.0), random.Random(5)
@@ -155,7 +156,7 @@ async def test_drop_after_every_event_is_not_hammered_in_real_time(make_client: 
     """The ~300 reconnects a second of a backoff reset per handshake, counted."""
     async with EventServer(one_event_then_drop(10**9)) as server:
         stream = make_client(server).sessions.events(
-            SESSION_ID, initial_backoff=0.05, max_backoff=0.2
+            SESSION_ID, options=EventStreamOptions(initial_backoff=0.05, max_backoff=0.2)
         )
         with pytest.raises(asyncio.TimeoutError):
             await asyncio.wait_for(collect(stream), 1.5)
@@ -199,7 +200,7 @@ async def test_key_echoed_in_a_close_reason_is_masked(
     async with EventServer(script) as server:
         client = make_client(server, Runtime(sleep=Recorder()))
         with pytest.raises(EventStreamError) as info:
-            await collect(client.sessions.events(SESSION_ID, max_reconnects=2))
+            await collect(client.sessions.events(SESSION_ID, options=Options(max_reconnects=2)))
     if code == 4001:
         assert isinstance(info.value, StreamUnauthorizedError)
     assert_secret_free(info.value, caplog)
@@ -238,5 +239,5 @@ async def test_unreadable_retry_after_on_a_refused_handshake(make_client: Any) -
     async with EventServer(script, refuse=refuse) as server:
         client = make_client(server, Runtime(sleep=Recorder()))
         with pytest.raises(EventStreamError):
-            await collect(client.sessions.events(SESSION_ID, max_reconnects=2))
+            await collect(client.sessions.events(SESSION_ID, options=Options(max_reconnects=2)))
     assert server.handshakes == 3

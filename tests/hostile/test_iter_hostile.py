@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from voice_async import AsyncVoiceClient, PaginationStalledError, RetryPolicy, VoiceSession
-from voice_async._pagination import MAX_EXPLAINED_STALLS, MAX_STALLED_PAGES
+from voice_async._pagination_core import MAX_EXPLAINED_STALLS, MAX_STALLED_PAGES
 
 from ._ws_servers import API_KEY, PageHandler, PageServer, session
 
