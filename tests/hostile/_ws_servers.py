@@ -10,6 +10,7 @@ rather than by timing.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta, timezone
@@ -49,6 +50,7 @@ class PageServer:
 
     def __init__(self, handler: PageHandler) -> None:
         self.handler = handler
+        self.delay = 0.0  # seconds before each answer: a slow server
         self.requests: list[tuple[int, int]] = []
         self.base_url = ""
         self._runner: web.AppRunner | None = None
@@ -56,6 +58,8 @@ class PageServer:
     async def _list(self, request: web.Request) -> web.Response:
         offset, limit = int(request.query["offset"]), int(request.query["limit"])
         self.requests.append((offset, limit))
+        if self.delay:
+            await asyncio.sleep(self.delay)
         return web.json_response(self.handler(offset, limit))
 
     async def __aenter__(self) -> PageServer:

@@ -12,7 +12,13 @@ from typing import Any
 
 import pytest
 
-from voice_async import AsyncVoiceClient, PaginationStalledError, RetryPolicy, VoiceSession
+from voice_async import (
+    APITimeoutError,
+    AsyncVoiceClient,
+    PaginationStalledError,
+    RetryPolicy,
+    VoiceSession,
+)
 from voice_async._pagination_core import MAX_EXPLAINED_STALLS, MAX_STALLED_PAGES
 
 from ._ws_servers import API_KEY, PageHandler, PageServer, session
@@ -137,3 +143,18 @@ async def test_start_offset_probe_at_the_end_of_time(serve_pages: Any) -> None:
     async with serve_pages(handler) as (_, client):
         got = await drain(client.sessions.iter(limit=PAGE, start_offset=5))
     assert got == [r["id"] for r in rows[5:]]
+
+
+async def test_iter_timeout_applies_to_each_page(serve_pages: Any) -> None:
+    """``iter(timeout=)`` bounds each page request, as ``list(timeout=)`` does."""
+    rows = [session(i) for i in range(30)]
+
+    def handler(offset: int, limit: int) -> Any:
+        return {"data": rows[offset : offset + limit], "total": len(rows)}
+
+    async with serve_pages(handler) as (server, client):
+        server.delay = 3.0
+        with pytest.raises(APITimeoutError):
+            await drain(client.sessions.iter(limit=PAGE, timeout=0.2))
+        server.delay = 0.0
+        assert len(await drain(client.sessions.iter(limit=PAGE, timeout=5.0))) == 30
