@@ -26,6 +26,7 @@ from websockets.http11 import Request, Response
 from voice_async import (
     APIResponseValidationError,
     AsyncVoiceClient,
+    AuthenticationError,
     ClientClosedError,
     EventGapError,
     EventStreamError,
@@ -33,6 +34,7 @@ from voice_async import (
     EventType,
     InvalidRequestError,
     MissingCredentialsError,
+    NotFoundError,
     SessionEvent,
     SessionNotFoundError,
     StreamUnauthorizedError,
@@ -483,6 +485,26 @@ async def test_handshake_refusals_are_final(
                 pass
     assert f"HTTP {status}" in str(info.value) and API_KEY not in str(info.value)
     assert len(server.requests) == 1
+    if status != 400:  # caught by meaning, like the HTTP errors, with the real status
+        http_peer = AuthenticationError if status in (401, 403) else NotFoundError
+        assert isinstance(info.value, http_peer) and info.value.status == status
+        assert info.value.close_code is None
+
+
+async def test_stream_errors_are_caught_as_their_http_peers(
+    emulator: Any, client: AsyncVoiceClient
+) -> None:
+    """``except NotFoundError`` catches a 4004 close; ``except AuthenticationError`` a 4001."""
+    with pytest.raises(NotFoundError) as missing:
+        await collect(client.sessions.events("vs_does_not_exist"))
+    assert isinstance(missing.value, SessionNotFoundError)
+    assert (missing.value.status, missing.value.close_code) == (404, 4004)
+    wrong = AsyncVoiceClient(api_key="sk_test_not_the_right_key_1234", base_url=emulator.base_url)
+    async with wrong:
+        with pytest.raises(AuthenticationError) as denied:
+            await collect(wrong.sessions.events(emulator.add_event_session(3)))
+    assert isinstance(denied.value, StreamUnauthorizedError)
+    assert (denied.value.status, denied.value.close_code) == (401, 4001)
 
 
 async def test_handshake_retry_after_is_honoured(ws_client: Any, fake_sleep: FakeSleep) -> None:

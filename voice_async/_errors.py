@@ -185,12 +185,48 @@ class EventStreamError(VoiceError):
         self.close_code = close_code
 
 
-class StreamUnauthorizedError(EventStreamError):
+class _StreamStatusError(EventStreamError, APIStatusError):
+    """A stream error that also means an HTTP status, so ``except`` by meaning works.
+
+    ``except AuthenticationError`` catches a 4001 close as it catches a 401,
+    ``except NotFoundError`` a 4004 as a 404.  ``status`` is the handshake's
+    HTTP status when the upgrade was refused, else the status the close code
+    stands for; ``close_code`` is ``None`` for a refused handshake.
+    """
+
+    STATUS = 0
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        close_code: int | None = None,
+        status: int | None = None,
+        request_id: str | None = None,
+        body_excerpt: str = "",
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        APIStatusError.__init__(
+            self,
+            message,
+            status=status or self.STATUS,
+            request_id=request_id,
+            body_excerpt=body_excerpt,
+            headers=headers,
+        )
+        self.close_code = close_code
+
+
+class StreamUnauthorizedError(_StreamStatusError, AuthenticationError):
     """Close 4001 (or handshake 401/403): the key may not read this stream."""
 
+    STATUS = 401
 
-class SessionNotFoundError(EventStreamError):
+
+class SessionNotFoundError(_StreamStatusError, NotFoundError):
     """Close 4004 (or handshake 404): no such session."""
+
+    STATUS = 404
 
 
 class EventGapError(EventStreamError):

@@ -334,8 +334,18 @@ class EventStream:
             headers = {k: mask(v, secrets) for k, v in response.headers.raw_items()}
             body = mask(bytes(response.body or b"").decode("utf-8", "replace"), secrets)
             api_error = status_error(response.status_code, headers, body.encode(), secrets)
-            raise _FINAL_ERRORS[action](
-                f"events stream for {self._session_id}: handshake refused: {api_error}"
+            message = f"events stream for {self._session_id}: handshake refused: {api_error}"
+            if action is Action.FAIL:
+                raise EventStreamError(message) from api_error
+            status_class = (
+                StreamUnauthorizedError if action is Action.UNAUTHORIZED else SessionNotFoundError
+            )
+            raise status_class(
+                message,
+                status=api_error.status,
+                request_id=api_error.request_id,
+                body_excerpt=api_error.body_excerpt,
+                headers=api_error.headers,
             ) from api_error
         if isinstance(exc, (SecurityError, ssl.SSLCertVerificationError)):
             raise EventStreamError(
