@@ -217,6 +217,8 @@ class Reconnector:
         if healthy or progressed:
             self.failures = 0
         policy = self.policy
+        if retry_after is not None and not retry_after >= 0:
+            retry_after = None  # negative or NaN: not a wait the server can mean
         if self.failures >= policy.max_retries:
             return None
         if retry_after is not None and not retry_after <= policy.max_retry_after:

@@ -56,6 +56,7 @@ from ._pagination_core import (
     Window,
     check_order,
     pin_bound,
+    shown,
 )
 from ._paths import SessionFilters
 
@@ -347,8 +348,8 @@ class SessionIterator(AsyncClosing):
                 "the server applied created_before=%s differently than expected "
                 "(total %s < %s); continuing without the snapshot pin",
                 self.created_before,
-                raw.total,
-                self._plan.base_total,
+                shown(raw.total),
+                shown(self._plan.base_total),
             )
             self._filters = self._user_filters
         else:

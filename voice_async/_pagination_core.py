@@ -75,6 +75,7 @@ __all__ = [
     "Window",
     "check_order",
     "pin_bound",
+    "shown",
 ]
 
 #: How far past the newest session the snapshot pin lies (see module docstring).
@@ -163,6 +164,14 @@ class Cursor:
         self.id = session.id
 
 
+def shown(value: object) -> str:
+    """A server-supplied value for a message: ``str()`` fails on 4,300+ digit ints."""
+    try:
+        return str(value)
+    except ValueError:
+        return "(a number too long to show)"
+
+
 def check_order(page: SessionPage) -> None:
     """Refuse a page that is not newest first: the cursor would skip wrongly."""
     for newer, older in itertools.pairwise(page.data):
@@ -171,7 +180,7 @@ def check_order(page: SessionPage) -> None:
         ):
             raise APIResponseValidationError(
                 "sessions page is not ordered by created_at, then id, descending "
-                f"(offset {page.offset}); cannot page exactly"
+                f"(offset {shown(page.offset)}); cannot page exactly"
             )
 
 
@@ -234,8 +243,9 @@ class ProgressGuard:
                 return
         stalled = self.stalls + self.explained
         raise PaginationStalledError(
-            f"sessions list: {stalled} page(s) in a row up to offset {page.offset} brought "
-            f"no session not yielded already (total {total}); the server seems to ignore "
+            f"sessions list: {stalled} page(s) in a row up to offset {shown(page.offset)} "
+            f"brought no session not yielded already (total {shown(total)}); the server seems "
+            "to ignore "
             "offset: stopping rather than looping or skipping",
             stalled_pages=stalled,
             offset=page.offset,
@@ -337,7 +347,7 @@ class PagePlanner:
         """Take ``page`` as the continuation of what was yielded, or refuse it."""
         if page.offset != window.offset:
             raise APIResponseValidationError(
-                f"asked for offset {window.offset}, the server answered offset {page.offset}"
+                f"asked for offset {window.offset}, the server answered {shown(page.offset)}"
             )
         if window.offset != self.expected:
             return Answer.RESYNC  # planned assuming full pages; a short page moved the boundary
