@@ -20,8 +20,8 @@ Variants:
   consumed in order, no models and no checks -- what a careful hand-written
   concurrent export gets from this setup (emulator CPU + HTTP), which tells
   the SDK's own cost from the server's;
-* ``iter-seq``: ``client.sessions.iter(page_size=...)`` -- sequential, prefetch;
-* ``iter-c8``: ``client.sessions.iter(page_size=..., concurrency=8)``.
+* ``iter-seq``: ``client.sessions.iter(limit=...)`` -- sequential, prefetch;
+* ``iter-c8``: ``client.sessions.iter(limit=..., concurrency=8)``.
 
 Targets: ``iter-c8`` >= 6x the naive loop's throughput, RSS growth <= 30 MB.
 Ratios against the naive loop are the median of per-round ratios (each round
@@ -129,7 +129,7 @@ async def run_iter(base_url: str, page_size: int, concurrency: int, sink: Sink) 
 
     write = sink.out is not None
     async with AsyncVoiceClient(api_key=API_KEY, base_url=base_url) as client:
-        iterator = client.sessions.iter(page_size=page_size, concurrency=concurrency)
+        iterator = client.sessions.iter(limit=page_size, concurrency=concurrency)
         async with iterator:
             async for session in iterator:
                 sink.take(session.id, unstructure(session) if write else None)

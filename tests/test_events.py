@@ -35,6 +35,7 @@ from voice_async import (
     InvalidRequestError,
     MissingCredentialsError,
     NotFoundError,
+    Runtime,
     SessionEvent,
     SessionNotFoundError,
     StreamUnauthorizedError,
@@ -198,9 +199,8 @@ async def ws_client(fake_sleep: FakeSleep) -> AsyncIterator[Callable[[ScriptedSe
     clients: list[AsyncVoiceClient] = []
 
     def make(server: ScriptedServer) -> AsyncVoiceClient:
-        client = AsyncVoiceClient(api_key=API_KEY, base_url=server.base_url)
-        client._transport.runtime = attrs.evolve(client._transport.runtime, sleep=fake_sleep)
-        client._transport.runtime = attrs.evolve(client._transport.runtime, random=random.Random(7))
+        runtime = Runtime(sleep=fake_sleep, random=random.Random(7))
+        client = AsyncVoiceClient(api_key=API_KEY, base_url=server.base_url, runtime=runtime)
         clients.append(client)
         return client
 
@@ -313,14 +313,14 @@ async def test_close_4004_raises_session_not_found(emulator: Any, client: AsyncV
     assert emulator.stats.ws_connects == 1
 
 
-async def test_handshake_429_and_503_are_retried(
-    emulator: Any, client: AsyncVoiceClient, fake_sleep: FakeSleep
-) -> None:
-    client._transport.runtime = attrs.evolve(client._transport.runtime, sleep=fake_sleep)
+async def test_handshake_429_and_503_are_retried(emulator: Any, fake_sleep: FakeSleep) -> None:
     session_id = emulator.add_event_session(5)
     emulator.faults.retry_after = 3
     emulator.faults.script("429", "503", route="events")
-    events = await collect(client.sessions.events(session_id))
+    runtime = Runtime(sleep=fake_sleep)
+    base_url = emulator.base_url
+    async with AsyncVoiceClient(api_key=emulator.api_key, base_url=base_url, runtime=runtime) as c:
+        events = await collect(c.sessions.events(session_id))
     assert seqs(events) == [1, 2, 3, 4, 5]
     assert emulator.stats.requests["events"] == 3
     assert fake_sleep.delays[0] == 3.0  # Retry-After of the 429
