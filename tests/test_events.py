@@ -788,6 +788,10 @@ def test_reconnector_backs_off_until_healthy() -> None:
     r.opened(4.0)
     delay = r.next_delay(4.1, progressed=True)
     assert delay is not None and delay > 0 and (r.failures, r.attempt) == (1, 4)
+    # Failed handshakes after it count again, however much came before them.
+    assert r.next_delay(4.2, progressed=True) is not None and r.failures == 2
+    assert r.next_delay(4.3, progressed=True) is not None and r.failures == 3
+    assert r.next_delay(4.4, progressed=True) is None  # max_retries=3: give up
     # A connection that lived long enough is healthy, though quiet: reconnect at once.
     r.opened(5.0)
     assert r.next_delay(15.0) == 0.0 and (r.failures, r.attempt) == (1, 1)

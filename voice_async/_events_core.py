@@ -208,14 +208,15 @@ class Reconnector:
     ) -> float | None:
         """Seconds to wait before the next attempt, or ``None`` to give up.
 
-        ``progressed``: the connection that just ended delivered a new event.
+        ``progressed``: the connection that just ended delivered a new event
+        (ignored after a failed handshake: no connection ended then).
         """
         opened, self._opened_at = self._opened_at, None
         healthy = opened is not None and now - opened >= self.healthy_after
         if healthy:
             self.attempt = 0
-        if healthy or progressed:
-            self.failures = 0
+        if healthy or (progressed and opened is not None):
+            self.failures = 0  # (a failed handshake delivered nothing, whatever came before)
         policy = self.policy
         if retry_after is not None and not retry_after >= 0:
             retry_after = None  # negative or NaN: not a wait the server can mean

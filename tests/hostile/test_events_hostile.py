@@ -241,3 +241,23 @@ async def test_unreadable_retry_after_on_a_refused_handshake(make_client: Any) -
         with pytest.raises(EventStreamError):
             await collect(client.sessions.events(SESSION_ID, options=Options(max_reconnects=2)))
     assert server.handshakes == 3
+
+
+async def test_refused_after_progress_still_hits_the_limit(make_client: Any) -> None:
+    """Events delivered earlier do not excuse the handshake failures that follow."""
+    server_ref: list[EventServer] = []
+
+    async def one_then_refuse(ws: ServerConnection, after_seq: int) -> None:
+        await ws.send(event(after_seq + 1))
+        server_ref[0].refuse = Response(503, "Unavailable", Headers(), b"")
+        ws.transport.close()
+
+    async with EventServer(one_then_refuse) as server:
+        server_ref.append(server)
+        client = make_client(server, Runtime(sleep=Recorder()))
+        got: list[SessionEvent] = []
+        with pytest.raises(EventStreamError, match="giving up after 3"):
+            await collect(
+                client.sessions.events(SESSION_ID, options=Options(max_reconnects=3)), got
+            )
+    assert seqs(got) == [1] and server.handshakes == 1 + 3
