@@ -36,6 +36,7 @@ from yarl import URL
 from . import _validate as check
 from ._config import Timeout
 from ._errors import (
+    APIResponseValidationError,
     ClientClosedError,
     EventGapError,
     EventProtocolError,
@@ -240,6 +241,7 @@ class EventStream:
     async def _events(self) -> AsyncGenerator[SessionEvent, None]:
         """The hot loop: one ``recv``, one decode, one seq check per event."""
         tracker, session_id = self._tracker, self._session_id
+        bad_frame: APIResponseValidationError | None = None
         try:
             while True:
                 ws = self._ws
@@ -270,8 +272,29 @@ class EventStream:
         except asyncio.CancelledError:
             self._abort()
             raise
+        except APIResponseValidationError as exc:
+            bad_frame = exc  # raised below, outside the handler (see _masked_frame_error)
         finally:
             await self.aclose()
+        if bad_frame is not None:
+            raise self._masked_frame_error(bad_frame)
+
+    def _masked_frame_error(self, exc: APIResponseValidationError) -> APIResponseValidationError:
+        """``exc`` as is, or a copy without its chain if a frame echoed a secret into it.
+
+        Raised outside any ``except`` block so the original (whose message,
+        excerpt or cause may quote the frame) is not kept as ``__context__``.
+        """
+        secrets = self._transport.secrets
+        texts = (str(exc), str(exc.body_excerpt), repr(exc.__cause__), repr(exc.__context__))
+        if all(mask(text, secrets) == text for text in texts):
+            return exc
+        return APIResponseValidationError(
+            mask(str(exc), secrets),
+            status=exc.status,
+            request_id=exc.request_id,
+            body_excerpt=mask(str(exc.body_excerpt), secrets),
+        )
 
     # -- connecting and reconnecting -----------------------------------------
 

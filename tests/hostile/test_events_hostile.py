@@ -21,6 +21,7 @@ from websockets.datastructures import Headers
 from websockets.http11 import Response
 
 from voice_async import (
+    APIResponseValidationError,
     AsyncVoiceClient,
     EventProtocolError,
     EventStreamError,
@@ -85,7 +86,7 @@ async def test_event_of_another_session_is_a_protocol_error(make_client: Any) ->
         await ws.send(event(1))
         await ws.send(event(2, sid="vs_someone_else"))
         await ws.send(event(3, "session.ended"))
-        await asyncio.sleep(5)
+        await ws.wait_closed()
 
     async with EventServer(script) as server:
         got: list[SessionEvent] = []
@@ -261,3 +262,26 @@ async def test_refused_after_progress_still_hits_the_limit(make_client: Any) -> 
                 client.sessions.events(SESSION_ID, options=Options(max_reconnects=3)), got
             )
     assert seqs(got) == [1] and server.handshakes == 1 + 3
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        f"not json {API_KEY}",
+        event(1).replace('"seq": 1', f'"seq": "{API_KEY}"'),
+        event(1).replace("2026-11-25T15:30:09.120Z", API_KEY),
+    ],
+)
+async def test_key_echoed_in_a_bad_frame_is_masked(
+    make_client: Any, caplog: pytest.LogCaptureFixture, frame: str
+) -> None:
+    async def script(ws: ServerConnection, after_seq: int) -> None:
+        await ws.send(frame)
+        await ws.wait_closed()
+
+    caplog.set_level(logging.DEBUG, logger="voice_async")
+    async with EventServer(script) as server:
+        with pytest.raises(APIResponseValidationError) as info:
+            await collect(make_client(server).sessions.events(SESSION_ID))
+    assert API_KEY not in str(info.value.body_excerpt)
+    assert_secret_free(info.value, caplog)
