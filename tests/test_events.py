@@ -786,12 +786,15 @@ def test_reconnector_backs_off_until_healthy() -> None:
     assert r.next_delay(3.0) is None and r.failures == 3
     # Progress resets the count towards giving up, not the growing delay.
     r.opened(4.0)
-    delay = r.next_delay(4.1, progressed=True)
+    delay = r.next_delay(4.1, delivered=1)
     assert delay is not None and delay > 0 and (r.failures, r.attempt) == (1, 4)
     # Failed handshakes after it count again, however much came before them.
-    assert r.next_delay(4.2, progressed=True) is not None and r.failures == 2
-    assert r.next_delay(4.3, progressed=True) is not None and r.failures == 3
-    assert r.next_delay(4.4, progressed=True) is None  # max_retries=3: give up
+    assert r.next_delay(4.2, delivered=1) is not None and r.failures == 2
+    assert r.next_delay(4.3, delivered=1) is not None and r.failures == 3
+    assert r.next_delay(4.4, delivered=1) is None  # max_retries=3: give up
+    # A short connection that carried healthy_events (100) events is healthy too.
+    r.opened(4.5)
+    assert r.next_delay(4.6, delivered=100) == 0.0 and (r.failures, r.attempt) == (1, 1)
     # A connection that lived long enough is healthy, though quiet: reconnect at once.
     r.opened(5.0)
     assert r.next_delay(15.0) == 0.0 and (r.failures, r.attempt) == (1, 1)

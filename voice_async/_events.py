@@ -395,7 +395,7 @@ class EventStream:
         reconnector = self._reconnector
         delay = reconnector.next_delay(
             self._transport.runtime.monotonic(),
-            progressed=self._tracker.last_seq > self._seq_at_open,
+            delivered=self._tracker.last_seq - self._seq_at_open,
             code=code,
             retry_after=retry_after,
         )

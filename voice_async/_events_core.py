@@ -165,17 +165,18 @@ class Reconnector:
 
     python-websockets resets its backoff after every successful handshake, so
     a server that accepts and drops at once is hammered in a tight loop.  Here
-    a connection counts as healthy only once it stayed open ``healthy_after``
-    seconds: until then the delay keeps growing (full jitter,
-    ``policy.initial_backoff * 2**n`` capped at ``policy.max_backoff``), even
-    when each short connection delivered an event -- otherwise a server that
-    accepts, sends one event and drops would be reconnected hundreds of times
-    a second.
+    a connection is healthy once it stayed open ``healthy_after`` seconds or
+    delivered ``healthy_events`` new events: then a reconnect costs little
+    next to what the connection carried.  Until then the delay keeps growing
+    (full jitter, ``policy.initial_backoff * 2**n`` capped at
+    ``policy.max_backoff``), even when each short connection delivered an
+    event or two -- otherwise a server that accepts, sends one event and
+    drops would be reconnected hundreds of times a second.
 
     Giving up is a separate count: ``failures`` are consecutive connections
-    that delivered nothing new; after ``policy.max_retries`` of them
-    :meth:`next_delay` says give up (``None``).  A stream that keeps making
-    progress is never abandoned, only slowed down.
+    (and failed handshakes) that delivered nothing new; after
+    ``policy.max_retries`` of them :meth:`next_delay` says give up (``None``).
+    A stream that keeps making progress is never abandoned, only slowed down.
 
     After a healthy connection the first reconnect is immediate: a load
     balancer draining or an idle cut is no reason to wait - unless the server
@@ -186,9 +187,16 @@ class Reconnector:
     #: (the delay is capped by ``max_backoff`` long before).
     MAX_EXPONENT = 32
 
-    def __init__(self, policy: RetryPolicy, healthy_after: float, rng: random.Random) -> None:
+    def __init__(
+        self,
+        policy: RetryPolicy,
+        healthy_after: float,
+        rng: random.Random,
+        healthy_events: int = 100,
+    ) -> None:
         self.policy = policy
         self.healthy_after = healthy_after
+        self.healthy_events = healthy_events
         self.failures = 0
         self.attempt = 0
         self._rng = rng
@@ -202,21 +210,25 @@ class Reconnector:
         self,
         now: float,
         *,
-        progressed: bool = False,
+        delivered: int = 0,
         code: int | None = None,
         retry_after: float | None = None,
     ) -> float | None:
         """Seconds to wait before the next attempt, or ``None`` to give up.
 
-        ``progressed``: the connection that just ended delivered a new event
+        ``delivered``: new events the connection that just ended handed out
         (ignored after a failed handshake: no connection ended then).
         """
         opened, self._opened_at = self._opened_at, None
-        healthy = opened is not None and now - opened >= self.healthy_after
+        if opened is None:
+            delivered = 0  # a failed handshake delivered nothing, whatever came before
+        healthy = opened is not None and (
+            now - opened >= self.healthy_after or delivered >= self.healthy_events
+        )
         if healthy:
             self.attempt = 0
-        if healthy or (progressed and opened is not None):
-            self.failures = 0  # (a failed handshake delivered nothing, whatever came before)
+        if healthy or delivered > 0:
+            self.failures = 0
         policy = self.policy
         if retry_after is not None and not retry_after >= 0:
             retry_after = None  # negative or NaN: not a wait the server can mean
@@ -292,8 +304,9 @@ class EventStreamOptions:
     * ``max_reconnects``: consecutive reconnects that bring no new event
       before giving up (0 disables reconnecting).
     * ``initial_backoff`` / ``max_backoff``: full-jitter exponential backoff.
-    * ``healthy_after``: seconds a connection must stay open before the
-      backoff resets (see :class:`Reconnector`).
+    * ``healthy_after`` / ``healthy_events``: a connection that stayed open
+      that many seconds, or delivered that many new events, resets the
+      backoff (see :class:`Reconnector`).
     * ``max_queue``: frames buffered before the socket stops being read: the
       memory bound for a slow consumer.  ``max_size``: largest frame, bytes.
     * ``compression``: offer permessage-deflate.
@@ -309,6 +322,7 @@ class EventStreamOptions:
     initial_backoff: float = attrs.field(default=0.5, validator=_seconds)
     max_backoff: float = attrs.field(default=10.0, validator=_seconds)
     healthy_after: float = attrs.field(default=10.0, validator=_seconds)
+    healthy_events: int = attrs.field(default=100, validator=_at_least(1))
     max_queue: int = attrs.field(default=16, validator=_at_least(1))
     max_size: int = attrs.field(default=2**20, validator=_at_least(1))
     compression: bool = attrs.field(default=False, validator=_flag)
@@ -319,4 +333,4 @@ class EventStreamOptions:
             initial_backoff=self.initial_backoff,
             max_backoff=self.max_backoff,
         )
-        return Reconnector(policy, self.healthy_after, rng)
+        return Reconnector(policy, self.healthy_after, rng, self.healthy_events)

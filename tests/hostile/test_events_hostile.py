@@ -285,3 +285,19 @@ async def test_key_echoed_in_a_bad_frame_is_masked(
             await collect(make_client(server).sessions.events(SESSION_ID))
     assert API_KEY not in str(info.value.body_excerpt)
     assert_secret_free(info.value, caplog)
+
+
+async def test_a_connection_that_carried_enough_resets_the_backoff(make_client: Any) -> None:
+    """``healthy_events`` new events make a short connection healthy: resume at once."""
+
+    async def batch_then_drop(ws: ServerConnection, after_seq: int) -> None:
+        for seq in range(after_seq + 1, after_seq + 151):
+            await ws.send(event(seq, "session.ended" if seq == 600 else "transcript.partial"))
+        ws.transport.close()
+
+    recorder = Recorder()
+    async with EventServer(batch_then_drop) as server:
+        stream = make_client(server, Runtime(sleep=recorder)).sessions.events(SESSION_ID)
+        got = await collect(stream)
+    assert seqs(got) == list(range(1, 601)) and stream.reconnects == 3
+    assert recorder.delays == []  # 150 >= healthy_events (100): no wait

@@ -125,5 +125,5 @@ def test_reconnect_delays_stay_finite(
     reconnector = Reconnector(policy, 10.0, random.Random(1))
     for _ in range(rounds):
         reconnector.opened(opened)
-        delay = reconnector.next_delay(now, progressed=True, code=code, retry_after=retry_after)
+        delay = reconnector.next_delay(now, delivered=1, code=code, retry_after=retry_after)
         assert delay is None or (math.isfinite(delay) and 0 <= delay <= policy.max_retry_after)
