@@ -1,10 +1,9 @@
 """``client.sessions.iter()``: every session once, in order, fast and memory-flat.
 
-This is the I/O half: it sends the page requests that
-:class:`~._pagination_core.PagePlanner` plans, awaits them in list order and
-hands their sessions out through the cursor.  Every decision (the snapshot
-pin, de-duplication, when a page is accepted, when paging has stalled) lives
-in :mod:`._pagination_core`, whose docstring states the guarantees.
+The I/O half: it sends the requests :class:`~._pagination_core.PagePlanner`
+plans, awaits them in list order and hands sessions out through the cursor.
+Every decision (pin, de-duplication, acceptance, stalls) lives in
+:mod:`._pagination_core`, whose docstring states the guarantees.
 
 Speed
     Each answer is split first (``_convert.split_page``: the envelope, cheap)
