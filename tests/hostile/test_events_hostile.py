@@ -301,3 +301,26 @@ async def test_a_connection_that_carried_enough_resets_the_backoff(make_client: 
         got = await collect(stream)
     assert seqs(got) == list(range(1, 601)) and stream.reconnects == 3
     assert recorder.delays == []  # 150 >= healthy_events (100): no wait
+
+
+async def test_timeout_bounds_a_handshake_the_server_never_answers(make_client: Any) -> None:
+    """``events(timeout=)``: a peer that accepts TCP and never answers the upgrade."""
+    accepted = 0
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal accepted
+        accepted += 1
+        await reader.read()  # until the client gives up and closes
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        client = AsyncVoiceClient(api_key=API_KEY, base_url=f"http://127.0.0.1:{port}")
+        async with client:
+            stream = client.sessions.events(
+                SESSION_ID, timeout=0.2, options=Options(max_reconnects=1, initial_backoff=0.01)
+            )
+            with pytest.raises(EventStreamError, match="giving up after 1") as info:
+                await asyncio.wait_for(collect(stream), TIME_BOUND)
+    assert accepted == 2 and isinstance(info.value.__cause__, TimeoutError)
