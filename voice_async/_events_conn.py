@@ -14,8 +14,10 @@ import logging
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection
+from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.frames import Close
+from websockets.http11 import Response
 
 from ._events_core import ABNORMAL_CLOSURE
 
@@ -119,12 +121,14 @@ def describe(exc: BaseException, secrets: tuple[str, ...]) -> str:
 
 
 def safe_cause(exc: BaseException, secrets: tuple[str, ...]) -> BaseException | None:
-    """``exc`` to chain as ``__cause__``, unless it would print a secret in a traceback.
+    """``exc`` to chain as ``__cause__``, unless it would show a secret.
 
-    A close whose reason echoes the key is chained as a copy with the reason
-    masked; anything else that would show a secret is not chained at all.
+    Its message and its attributes (a refused handshake keeps the server's
+    response, a close keeps its reason) are checked.  A close or a refused
+    handshake that echoes the key is chained as a copy with it masked;
+    anything else that would show a secret is not chained at all.
     """
-    text = str(exc)
+    text = f"{exc} {vars(exc)!r}"
     if mask(text, secrets) == text:
         return exc
     if isinstance(exc, ConnectionClosed):
@@ -133,4 +137,9 @@ def safe_cause(exc: BaseException, secrets: tuple[str, ...]) -> BaseException | 
             return None if frame is None else Close(frame.code, mask(frame.reason, secrets))
 
         return type(exc)(clean(exc.rcvd), clean(exc.sent), exc.rcvd_then_sent)
+    if isinstance(exc, InvalidStatus):
+        response = exc.response
+        headers = Headers((k, mask(v, secrets)) for k, v in response.headers.raw_items())
+        body = mask(bytes(response.body or b"").decode("utf-8", "replace"), secrets).encode()
+        return InvalidStatus(Response(response.status_code, response.reason_phrase, headers, body))
     return None

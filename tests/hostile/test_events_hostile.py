@@ -324,3 +324,23 @@ async def test_timeout_bounds_a_handshake_the_server_never_answers(make_client: 
             with pytest.raises(EventStreamError, match="giving up after 1") as info:
                 await asyncio.wait_for(collect(stream), TIME_BOUND)
     assert accepted == 2 and isinstance(info.value.__cause__, TimeoutError)
+
+
+async def test_key_echoed_by_a_retryable_refusal_is_masked_in_the_final_error(
+    make_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """503s that echo the key, until the stream gives up: the chained cause is masked too."""
+    headers = Headers({"x-request-id": f"req_{API_KEY}"})
+    refuse = Response(503, "Unavailable", headers, f"down, key {API_KEY}".encode())
+
+    async def script(ws: ServerConnection, after_seq: int) -> None:
+        raise AssertionError("never upgraded")
+
+    caplog.set_level(logging.DEBUG, logger="voice_async")
+    async with EventServer(script, refuse=refuse) as server:
+        client = make_client(server, Runtime(sleep=Recorder()))
+        with pytest.raises(EventStreamError, match="giving up after 2") as info:
+            await collect(client.sessions.events(SESSION_ID, options=Options(max_reconnects=2)))
+    cause = info.value.__cause__
+    assert cause is not None and "503" in str(cause)
+    assert_secret_free(info.value, caplog)
