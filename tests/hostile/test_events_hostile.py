@@ -182,7 +182,7 @@ async def test_a_connection_that_stays_up_resets_the_backoff(make_client: Any) -
 
 def assert_secret_free(exc: BaseException, caplog: pytest.LogCaptureFixture) -> None:
     shown = "".join(traceback.format_exception(exc))
-    assert API_KEY not in shown and API_KEY not in repr(exc)
+    assert API_KEY not in shown and API_KEY not in repr(exc) and API_KEY not in repr(vars(exc))
     for linked in (exc.__cause__, exc.__context__):
         if linked is not None:
             assert API_KEY not in str(linked) and API_KEY not in repr(vars(linked))
