@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import sys
 import time
 import typing
 from collections.abc import AsyncIterator
@@ -598,13 +599,21 @@ def test_public_signatures_name_only_exported_types() -> None:
         for arg in typing.get_args(hint):
             classes(arg)
 
-    from voice_async.resources import sessions
-
-    namespace = {**vars(sessions), **{n: getattr(voice_async, n) for n in voice_async.__all__}}
-    for name, member in vars(SessionsResource).items():
-        if callable(member) and not name.startswith("_"):
-            for hint in typing.get_type_hints(member, namespace).values():
-                classes(hint)
+    exported = {n: getattr(voice_async, n) for n in voice_async.__all__}  # loads them all
+    owners = (
+        SessionsResource,  # the resource's methods, and the objects they hand back
+        voice_async.EventStream,
+        voice_async.SessionWatch,
+        SessionIterator,
+        SessionPageIterator,
+    )
+    for owner in owners:
+        namespace = {**vars(sys.modules[owner.__module__]), **exported}
+        for name, member in vars(owner).items():
+            function = member.fget if isinstance(member, property) else member
+            if callable(function) and not name.startswith("_"):
+                for hint in typing.get_type_hints(function, namespace).values():
+                    classes(hint)
     ours = {c for c in seen if c.__module__.startswith("voice_async")}
     assert {"SessionIterator", "Checkpoint", "SessionFilters", "EventStreamOptions"} <= {
         c.__name__ for c in ours
