@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ._config import Timeout
     from ._errors import (
         APIConnectionError,
+        APIError,
         APIResponseValidationError,
         APIStatusError,
         APITimeoutError,
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
         PaginationStalledError,
         PermissionDeniedError,
         RateLimitError,
+        ResponseTooLargeError,
         SessionNotFoundError,
         StreamUnauthorizedError,
         UnprocessableEntityError,
@@ -79,6 +81,7 @@ _EXPORTS: dict[str, str] = {
     "AsyncVoiceClient": "._client",
     "Timeout": "._config",
     "APIConnectionError": "._errors",
+    "APIError": "._errors",
     "APIResponseValidationError": "._errors",
     "APIStatusError": "._errors",
     "APITimeoutError": "._errors",
@@ -97,6 +100,7 @@ _EXPORTS: dict[str, str] = {
     "NotFoundError": "._errors",
     "PermissionDeniedError": "._errors",
     "RateLimitError": "._errors",
+    "ResponseTooLargeError": "._errors",
     "SessionNotFoundError": "._errors",
     "StreamUnauthorizedError": "._errors",
     "UnprocessableEntityError": "._errors",
@@ -145,6 +149,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "APIConnectionError",
+    "APIError",
     "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
@@ -173,6 +178,7 @@ __all__ = [
     "PaginationStalledError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResponseTooLargeError",
     "RetryPolicy",
     "Runtime",
     "RuntimeConfig",

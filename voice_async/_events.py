@@ -45,7 +45,7 @@ from ._errors import (
     SessionNotFoundError,
     StreamUnauthorizedError,
 )
-from ._events_conn import MaskingLogger, close_code, close_draining, describe, mask, safe_cause
+from ._events_conn import MaskingLogger, close_code, close_draining, describe, safe_cause
 from ._events_core import (
     Action,
     EventStreamOptions,
@@ -58,6 +58,7 @@ from ._events_core import (
 )
 from ._models import EventType, SessionEvent
 from ._paths import session_path
+from ._redact import redact
 from ._retry import parse_retry_after
 from ._transport import Transport, status_error
 
@@ -85,7 +86,7 @@ def handshake_timeout(timeout: float | Timeout | None, default: Timeout) -> floa
     if timeout is None:
         return default.connect
     if isinstance(timeout, Timeout):
-        return timeout.connect
+        return check.timeout(timeout).connect
     return seconds("timeout", timeout)
 
 
@@ -287,13 +288,13 @@ class EventStream:
         """
         secrets = self._transport.secrets
         texts = (str(exc), str(exc.body_excerpt), repr(exc.__cause__), repr(exc.__context__))
-        if all(mask(text, secrets) == text for text in texts):
+        if all(redact(text, secrets) == text for text in texts):
             return exc
         return APIResponseValidationError(
-            mask(str(exc), secrets),
+            redact(str(exc), secrets),
             status=exc.status,
             request_id=exc.request_id,
-            body_excerpt=mask(str(exc.body_excerpt), secrets),
+            body_excerpt=redact(str(exc.body_excerpt), secrets),
         )
 
     # -- connecting and reconnecting -----------------------------------------
@@ -348,15 +349,11 @@ class EventStream:
             response = exc.response
             action = handshake_action(response.status_code)
             if action is Action.RECONNECT:
-                try:
-                    return parse_retry_after(response.headers)
-                except (OverflowError, ValueError):  # TODO(merge): core's parse handles these
-                    return None
-            secrets = self._transport.secrets
-            # The server may echo the key in any header or in the body.
-            headers = {k: mask(v, secrets) for k, v in response.headers.raw_items()}
-            body = mask(bytes(response.body or b"").decode("utf-8", "replace"), secrets)
-            api_error = status_error(response.status_code, headers, body.encode(), secrets)
+                return parse_retry_after(response.headers)
+            body = bytes(response.body or b"")  # status_error masks what the server echoed
+            api_error = status_error(
+                response.status_code, response.headers, body, self._transport.secrets
+            )
             message = f"events stream for {self._session_id}: handshake refused: {api_error}"
             if action is Action.FAIL:
                 raise EventStreamError(message) from api_error
@@ -425,7 +422,7 @@ class EventStream:
         self._finished = True
         return EventProtocolError(
             f"events stream for {self._session_id}: the server sent an event of session "
-            f"{mask(event.session_id, self._transport.secrets)!r} (seq {event.seq}); "
+            f"{redact(event.session_id, self._transport.secrets)!r} (seq {event.seq}); "
             "nothing from this connection can be trusted"
         )
 

@@ -20,22 +20,14 @@ from websockets.frames import Close
 from websockets.http11 import Response
 
 from ._events_core import ABNORMAL_CLOSURE
+from ._redact import redact
 
-__all__ = ["MaskingLogger", "close_code", "close_draining", "describe", "mask", "safe_cause"]
+__all__ = ["MaskingLogger", "close_code", "close_draining", "describe", "safe_cause"]
 
 #: Closes *we* send when the peer stops answering (keepalive timeout, 1011) are
 #: a dead connection; other codes we send (1009 message too big, 1002/1007
 #: protocol errors) would fail the same way after a reconnect.
 _OUR_TRANSIENT_CLOSES = frozenset({1000, 1001, 1006, 1011})
-
-
-def mask(text: str, secrets: tuple[str, ...]) -> str:
-    """``text`` with every configured secret replaced by ``****``."""
-    # TODO(merge): use _redact (the core lane's one masking function)
-    for secret in secrets:
-        if secret in text:
-            text = text.replace(secret, "****")
-    return text
 
 
 class MaskingLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
@@ -65,7 +57,7 @@ class MaskingLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
         if isinstance(value, (int, float)) or value is None:
             return value
         text = str(value)
-        cleaned = mask(text, self.secrets)
+        cleaned = redact(text, self.secrets)
         return value if cleaned == text else cleaned
 
 
@@ -117,7 +109,7 @@ def describe(exc: BaseException, secrets: tuple[str, ...]) -> str:
         text = f"handshake refused with HTTP {exc.response.status_code}"
     else:
         text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    return mask(text, secrets)
+    return redact(text, secrets)
 
 
 def safe_cause(exc: BaseException, secrets: tuple[str, ...]) -> BaseException | None:
@@ -129,17 +121,18 @@ def safe_cause(exc: BaseException, secrets: tuple[str, ...]) -> BaseException | 
     anything else that would show a secret is not chained at all.
     """
     text = f"{exc} {vars(exc)!r}"
-    if mask(text, secrets) == text:
+    if redact(text, secrets) == text:
         return exc
     if isinstance(exc, ConnectionClosed):
 
         def clean(frame: Close | None) -> Close | None:
-            return None if frame is None else Close(frame.code, mask(frame.reason, secrets))
+            return None if frame is None else Close(frame.code, redact(frame.reason, secrets))
 
         return type(exc)(clean(exc.rcvd), clean(exc.sent), exc.rcvd_then_sent)
     if isinstance(exc, InvalidStatus):
         response = exc.response
-        headers = Headers((k, mask(v, secrets)) for k, v in response.headers.raw_items())
-        body = mask(bytes(response.body or b"").decode("utf-8", "replace"), secrets).encode()
+        pairs = response.headers.raw_items()
+        headers = Headers((redact(k, secrets), redact(v, secrets)) for k, v in pairs)
+        body = redact(bytes(response.body or b"").decode("utf-8", "replace"), secrets).encode()
         return InvalidStatus(Response(response.status_code, response.reason_phrase, headers, body))
     return None

@@ -14,7 +14,6 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -29,6 +28,7 @@ from voice_async import (
     EventStreamError,
     InternalServerError,
     RateLimitError,
+    Runtime,
     RuntimeConfig,
     SessionNotFoundError,
     SessionPage,
@@ -352,8 +352,7 @@ async def _no_wait(_: float) -> None:
 @pytest.mark.parametrize("case", list(FRAMES))
 async def test_broken_event_streams(scripted: ScriptedServer, case: str) -> None:
     scripted.frames, scripted.close_code, expect = FRAMES[case]
-    async with client_on(scripted.base_url) as client:
-        client._transport.runtime = attrs.evolve(client._transport.runtime, sleep=_no_wait)
+    async with client_on(scripted.base_url, runtime=Runtime(sleep=_no_wait)) as client:
 
         async def collect() -> list[Any]:
             return [event async for event in client.sessions.events("vs_1")]

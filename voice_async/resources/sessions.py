@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from .. import _validate as check
-from .._config import Timeout, to_timeout
+from .._config import Timeout
 from .._convert import structure, structure_page
 from .._models import Direction, SessionPage, SessionStatus, VoiceSession
 from .._paths import SESSIONS_PATH, SessionFilters, session_path
@@ -115,7 +115,8 @@ class SessionsResource:
         from .._pagination import SessionIterator
 
         filters = SessionFilters(status, direction, agent_key, created_after, created_before)
-        to_timeout(timeout)  # a bad timeout fails here, not at the first page
+        if timeout is not None:
+            check.timeout(timeout)  # a bad timeout fails here, not at the first page
 
         def fetch(filters: SessionFilters, *, limit: int, offset: int) -> Awaitable[Any]:
             return self._request_page(filters, limit=limit, offset=offset, timeout=timeout)

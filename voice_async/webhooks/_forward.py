@@ -58,7 +58,7 @@ class Forwarder:
             auth="none",
             form=form,
             timeout=self._options.forward_timeout,
-            expect_json=False,
+            expect="text",
         )
         return response.text
 
