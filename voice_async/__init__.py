@@ -34,11 +34,13 @@ if TYPE_CHECKING:
         ConfigurationError,
         ConflictError,
         EventGapError,
+        EventProtocolError,
         EventStreamError,
         InternalServerError,
         InvalidRequestError,
         MissingCredentialsError,
         NotFoundError,
+        PaginationStalledError,
         PermissionDeniedError,
         RateLimitError,
         ResponseTooLargeError,
@@ -48,6 +50,7 @@ if TYPE_CHECKING:
         VoiceError,
     )
     from ._events import EventStream
+    from ._events_core import EventStreamOptions
     from ._events_watch import SessionWatch
     from ._models import (
         AgentResponseData,
@@ -68,7 +71,8 @@ if TYPE_CHECKING:
         TranscriptData,
         VoiceSession,
     )
-    from ._pagination import Checkpoint, SessionIterator
+    from ._pagination import Checkpoint, SessionIterator, SessionPageIterator
+    from ._paths import SessionFilters
     from ._retry import RetryPolicy
     from ._runtime import Runtime
 
@@ -87,6 +91,8 @@ _EXPORTS: dict[str, str] = {
     "ConfigurationError": "._errors",
     "ConflictError": "._errors",
     "EventGapError": "._errors",
+    "EventProtocolError": "._errors",
+    "PaginationStalledError": "._errors",
     "EventStreamError": "._errors",
     "InternalServerError": "._errors",
     "InvalidRequestError": "._errors",
@@ -100,6 +106,7 @@ _EXPORTS: dict[str, str] = {
     "UnprocessableEntityError": "._errors",
     "VoiceError": "._errors",
     "EventStream": "._events",
+    "EventStreamOptions": "._events_core",
     "SessionWatch": "._events_watch",
     "AgentResponseData": "._models",
     "Call": "._models",
@@ -120,6 +127,8 @@ _EXPORTS: dict[str, str] = {
     "VoiceSession": "._models",
     "Checkpoint": "._pagination",
     "SessionIterator": "._pagination",
+    "SessionPageIterator": "._pagination",
+    "SessionFilters": "._paths",
     "RetryPolicy": "._retry",
     "Runtime": "._runtime",
 }
@@ -157,13 +166,16 @@ __all__ = [
     "ErrorData",
     "EventData",
     "EventGapError",
+    "EventProtocolError",
     "EventStream",
     "EventStreamError",
+    "EventStreamOptions",
     "EventType",
     "InternalServerError",
     "InvalidRequestError",
     "MissingCredentialsError",
     "NotFoundError",
+    "PaginationStalledError",
     "PermissionDeniedError",
     "RateLimitError",
     "ResponseTooLargeError",
@@ -172,9 +184,11 @@ __all__ = [
     "RuntimeConfig",
     "SessionEndedData",
     "SessionEvent",
+    "SessionFilters",
     "SessionIterator",
     "SessionNotFoundError",
     "SessionPage",
+    "SessionPageIterator",
     "SessionStartedData",
     "SessionStatus",
     "SessionStatusData",
