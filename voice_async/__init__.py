@@ -6,6 +6,15 @@ Public surface only; everything else lives in private modules.
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from ._campaign import CampaignRun
+from ._campaign_core import (
+    CallRow,
+    CampaignResult,
+    CampaignSummary,
+    campaign_idempotency_key,
+    row_key,
+)
+from ._campaign_limit import AdaptiveRateLimiter, RateLimiter
 from ._client import AsyncVoiceClient
 from ._config import Timeout
 from ._errors import (
@@ -78,11 +87,16 @@ __all__ = [
     "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
+    "AdaptiveRateLimiter",
     "AgentResponseData",
     "AsyncVoiceClient",
     "AuthenticationError",
     "BadRequestError",
     "Call",
+    "CallRow",
+    "CampaignResult",
+    "CampaignRun",
+    "CampaignSummary",
     "Checkpoint",
     "ClientClosedError",
     "ConfigurationError",
@@ -100,6 +114,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RateLimiter",
     "RetryPolicy",
     "Runtime",
     "RuntimeConfig",
@@ -121,4 +136,6 @@ __all__ = [
     "VoiceError",
     "VoiceSession",
     "__version__",
+    "campaign_idempotency_key",
+    "row_key",
 ]

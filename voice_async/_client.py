@@ -15,6 +15,7 @@ from ._retry import RetryPolicy
 from ._runtime import Runtime
 from ._transport import Transport
 from .resources import AdminResource, CallsResource, SessionsResource
+from .resources.campaigns import CampaignsResource
 
 
 class AsyncVoiceClient(AsyncClosing):
@@ -77,6 +78,7 @@ class AsyncVoiceClient(AsyncClosing):
         self.calls = CallsResource(self._transport)
         self.sessions = SessionsResource(self._transport)
         self.admin = AdminResource(self._transport)
+        self.campaigns = CampaignsResource(self._transport)
 
     async def make_call(
         self,

@@ -1,0 +1,304 @@
+"""The asyncio side of a campaign: stream rows, dial them, record, yield results.
+
+Shape (bounded everywhere, so memory stays flat whatever the input size):
+
+    rows --(producer: skip what the journal has)--> ``concurrency`` row tasks
+         --(limiter.acquire, make-call, retries)--> journal line --> queue --> caller
+
+The producer takes a slot before it starts a row task, and a task gives the
+slot back when its call is placed or refused, so at most ``concurrency``
+requests are in flight and at most ``concurrency`` rows are in memory.  The
+result queue is bounded too: a caller that stops reading stops the dialling.
+
+Exactly once: every attempt for a row carries the same ``Idempotency-Key``
+(see :func:`campaign_idempotency_key`), and a row's outcome is journaled
+before it is yielded.  Whatever is interrupted -- an attempt, the process, the
+machine -- a rerun sends only rows without an outcome, and the server answers
+a resent row with the call it already placed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from typing import Any
+
+from . import _validate as check
+from ._aio import AsyncClosing
+from ._campaign_core import (
+    Action,
+    CallRow,
+    CampaignResult,
+    CampaignSummary,
+    campaign_idempotency_key,
+    classify,
+    row_key,
+)
+from ._campaign_limit import RateLimiter
+from ._errors import InvalidRequestError, VoiceError
+from ._journal import Journal
+from ._retry import RetryPolicy, retry_delay
+from ._runtime import Runtime
+from .resources.calls import CallsResource
+from .resources.sessions import SessionsResource
+
+Rows = Iterable[CallRow] | AsyncIterable[CallRow]
+_DONE = object()
+_ACTIVE_STATUSES = frozenset({"queued", "ringing", "in_progress"})
+#: How often ``follow`` polls a call whose live events could not be read.
+FOLLOW_POLL_INTERVAL = 1.0
+
+
+class _Stop(Exception):
+    """A campaign-wide refusal (401/403): carries the row's failed result."""
+
+    def __init__(self, result: CampaignResult, error: VoiceError) -> None:
+        super().__init__(str(error))
+        self.result, self.error = result, error
+
+
+async def _aiter_rows(rows: Rows) -> AsyncIterator[CallRow]:
+    if isinstance(rows, AsyncIterable):
+        async for row in rows:
+            yield row
+    else:
+        for row in rows:
+            yield row
+
+
+def _validate(row: CallRow) -> None:
+    """The checks ``make_call`` would make, before a token is spent on the row."""
+    if not isinstance(row, CallRow):
+        raise InvalidRequestError("rows", f"must yield CallRow, got {type(row).__name__}")
+    check.phone("to", row.to)
+    check.phone("from_", row.from_)
+    check.agent_key(row.agent_key)
+    check.metadata(row.metadata)
+
+
+class CampaignRun(AsyncClosing):
+    """``async for result in client.campaigns.run(...)``: one result per row.
+
+    Results come in completion order.  ``summary`` is kept up to date as rows
+    finish.  Leaving the loop early (``break``, an exception, Ctrl-C) stops
+    dialling and closes the journal; use ``async with`` (or ``aclose()``) to
+    make that happen at once rather than when the object is collected.
+    """
+
+    def __init__(
+        self,
+        *,
+        calls: CallsResource,
+        sessions: SessionsResource,
+        rows: Rows,
+        campaign_id: str,
+        limiter: RateLimiter,
+        concurrency: int,
+        journal: str | os.PathLike[str] | None,
+        retry_failed: bool,
+        follow: bool,
+        follow_concurrency: int,
+        policy: RetryPolicy,
+        runtime: Runtime,
+    ) -> None:
+        self._calls, self._sessions = calls, sessions
+        self._rows = rows
+        self.campaign_id = campaign_id
+        self.limiter = limiter
+        self._journal_path = journal
+        self._retry_failed, self._follow = retry_failed, follow
+        self._policy, self._runtime = policy, runtime
+        self._slots = asyncio.Semaphore(concurrency)
+        self._follow_slots = asyncio.Semaphore(follow_concurrency)
+        self._queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=max(concurrency, 16))
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._producer: asyncio.Task[None] | None = None
+        self._journal: Journal | None = None
+        self._closed = False
+        self.summary = CampaignSummary()
+
+    def __aiter__(self) -> CampaignRun:
+        return self
+
+    async def __anext__(self) -> CampaignResult:
+        if self._closed:
+            raise StopAsyncIteration
+        if self._producer is None:
+            await self._start()
+        item = await self._queue.get()
+        if isinstance(item, CampaignResult):
+            return item
+        await self.aclose()
+        if isinstance(item, BaseException):
+            raise item
+        raise StopAsyncIteration
+
+    @property
+    def journal(self) -> Journal | None:
+        return self._journal
+
+    async def _start(self) -> None:
+        if self._journal_path is not None:
+            path, campaign_id = self._journal_path, self.campaign_id
+            self._journal = await asyncio.to_thread(Journal, path, campaign_id)
+        self._producer = asyncio.ensure_future(self._produce())
+
+    async def aclose(self) -> None:
+        """Stop dialling (calls in flight are abandoned: a rerun resends them
+        under the same key), then fsync and close the journal.  Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        pending = [t for t in (self._producer, *self._tasks) if t is not None and not t.done()]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        if self._journal is not None:
+            await self._journal.aclose()
+
+    # -- the producer ----------------------------------------------------------
+
+    async def _produce(self) -> None:
+        try:
+            index = 0
+            async for row in _aiter_rows(self._rows):
+                index += 1
+                await self._dispatch(index, row)
+            while self._tasks:
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+            await self._queue.put(_DONE)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # a failing row source is the caller's to see
+            await self._queue.put(exc)
+
+    async def _dispatch(self, index: int, row: CallRow) -> None:
+        try:
+            key = row_key(row)
+        except InvalidRequestError as exc:
+            await self._emit(CampaignResult(f"row-{index}", "failed", error=exc, row=row))
+            return
+        recorded = self._journal.recorded if self._journal is not None else None
+        if recorded is not None and key in recorded.placed:
+            session_id = recorded.placed[key]
+            await self._emit(CampaignResult(key, "skipped_done", session_id=session_id, row=row))
+            return
+        if recorded is not None and key in recorded.failed and not self._retry_failed:
+            await self._emit(CampaignResult(key, "skipped_done", row=row))
+            return
+        await self._slots.acquire()
+        task = asyncio.ensure_future(self._row(row, key))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- one row -----------------------------------------------------------------
+
+    async def _row(self, row: CallRow, key: str) -> None:
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                self._slots.release()
+
+        try:
+            result = await self._dial(row, key)
+            release()
+            if self._follow and result.session_id is not None:
+                result = await self._follow_call(result)
+            await self._emit(result)
+        except _Stop as stop:
+            await self._emit(stop.result)
+            await self._stop(stop.error)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # a bug must surface, not hang the iterator
+            await self._stop(exc)
+        finally:
+            release()
+
+    async def _dial(self, row: CallRow, key: str) -> CampaignResult:
+        try:
+            _validate(row)
+        except InvalidRequestError as exc:
+            return CampaignResult(key, "failed", error=exc, row=row)
+        idempotency_key = campaign_idempotency_key(self.campaign_id, key)
+        attempts = retries = 0
+        while True:
+            await self.limiter.acquire()
+            attempts += 1
+            try:
+                call = await self._calls.create(
+                    to=row.to,
+                    from_=row.from_,
+                    agent_key=row.agent_key,
+                    metadata=row.metadata,
+                    idempotency_key=idempotency_key,
+                )
+            except VoiceError as exc:
+                action = classify(exc)
+                retry_after = getattr(exc, "retry_after", None)
+                if action is Action.THROTTLE:
+                    await self.limiter.throttled(retry_after)
+                    continue
+                if action is Action.RETRY:
+                    rng = self._runtime.random
+                    delay = retry_delay(self._policy, retries, retry_after, rng)
+                    if delay is not None:
+                        retries += 1
+                        await self._runtime.sleep(delay)
+                        continue
+                failed = CampaignResult(key, "failed", error=exc, attempts=attempts, row=row)
+                if action is Action.STOP:
+                    raise _Stop(failed, exc) from None
+                return failed
+            await self.limiter.succeeded()
+            return CampaignResult(
+                key, "placed", session_id=call.session_id, attempts=attempts, row=row
+            )
+
+    async def _follow_call(self, placed: CampaignResult) -> CampaignResult:
+        """Wait for the call to end: its live events, else polling; bounded."""
+        assert placed.session_id is not None
+        async with self._follow_slots:
+            with contextlib.suppress(VoiceError):
+                async with self._sessions.events(placed.session_id) as stream:
+                    async for _ in stream:
+                        pass
+            while True:
+                try:
+                    session = await self._sessions.get(placed.session_id)
+                except VoiceError:
+                    return placed  # placed for sure; the ending is unknown
+                if str(session.status) not in _ACTIVE_STATUSES:
+                    break
+                await self._runtime.sleep(FOLLOW_POLL_INTERVAL)
+        return CampaignResult(
+            placed.key,
+            "placed",
+            session_id=placed.session_id,
+            attempts=placed.attempts,
+            status=str(session.status),
+            duration_seconds=session.duration_seconds,
+            row=placed.row,
+        )
+
+    # -- recording ---------------------------------------------------------------
+
+    async def _emit(self, result: CampaignResult) -> None:
+        """Journal first, then count, then hand over: what was yielded is on disk."""
+        if self._journal is not None and result.outcome != "skipped_done":
+            self._journal.append(result)
+        self.summary.add(result)
+        await self._queue.put(result)
+
+    async def _stop(self, error: BaseException) -> None:
+        """No further rows are sent; the caller gets ``error`` after what was queued."""
+        me = asyncio.current_task()
+        for task in (self._producer, *self._tasks):
+            if task is not None and task is not me:
+                task.cancel()
+        await self._queue.put(error)
