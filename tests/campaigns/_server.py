@@ -47,9 +47,15 @@ class MakeCallServer:
                 return web.json_response(error, status=status, headers=headers)
             key = request.headers["Idempotency-Key"]
             session_id = self.placed.setdefault(key, f"vs_{len(self.placed) + 1:06d}")
-            call = {"session_id": session_id, "status": "queued", "to": body["to"],
-                    "from": body["from"], "agent_key": body["agent_key"],
-                    "created_at": "2026-11-25T15:30:00Z", "metadata": {}}
+            call = {
+                "session_id": session_id,
+                "status": "queued",
+                "to": body["to"],
+                "from": body["from"],
+                "agent_key": body["agent_key"],
+                "created_at": "2026-11-25T15:30:00Z",
+                "metadata": {},
+            }
             return web.json_response(call, status=201)
         finally:
             self.in_flight -= 1

@@ -152,10 +152,12 @@ def test_unlimited_bucket_learns_the_accepted_rate_on_the_first_429() -> None:
 
 def test_summary_counts_outcomes_errors_and_durations() -> None:
     summary = CampaignSummary()
-    summary.add(CampaignResult("a", "placed", "vs_1", attempts=2, status="completed",
-                               duration_seconds=10))
-    summary.add(CampaignResult("b", "placed", "vs_2", attempts=1, status="no_answer",
-                               duration_seconds=0))
+    summary.add(
+        CampaignResult("a", "placed", "vs_1", attempts=2, status="completed", duration_seconds=10)
+    )
+    summary.add(
+        CampaignResult("b", "placed", "vs_2", attempts=1, status="no_answer", duration_seconds=0)
+    )
     summary.add(CampaignResult("c", "failed", error=_status(BadRequestError, 400), attempts=1))
     summary.add(CampaignResult("d", "skipped_done"))
     assert (summary.placed, summary.failed, summary.skipped_done, summary.total) == (2, 1, 1, 4)

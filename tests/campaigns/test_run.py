@@ -35,7 +35,9 @@ async def test_every_row_is_placed_once_with_its_own_session(
     assert placed is not None and placed["to"] == results[0].row.to  # type: ignore[union-attr]
 
 
-async def test_async_iterable_input(voice_emulator: Emulator, voice_client: AsyncVoiceClient) -> None:
+async def test_async_iterable_input(
+    voice_emulator: Emulator, voice_client: AsyncVoiceClient
+) -> None:
     async def source():  # type: ignore[no-untyped-def]
         for row in rows(5):
             yield row
@@ -47,8 +49,12 @@ async def test_async_iterable_input(voice_emulator: Emulator, voice_client: Asyn
 async def test_a_rerun_without_journal_dials_nothing_twice(
     voice_emulator: Emulator, voice_client: AsyncVoiceClient
 ) -> None:
-    first = {r.key: r.session_id async for r in voice_client.campaigns.run(rows(10), campaign_id="c")}
-    again = {r.key: r.session_id async for r in voice_client.campaigns.run(rows(10), campaign_id="c")}
+    first = {
+        r.key: r.session_id async for r in voice_client.campaigns.run(rows(10), campaign_id="c")
+    }
+    again = {
+        r.key: r.session_id async for r in voice_client.campaigns.run(rows(10), campaign_id="c")
+    }
     assert first == again  # the server answered every row with the call it placed
     assert voice_emulator.stats.calls_placed == 10
     other = [r async for r in voice_client.campaigns.run(rows(10), campaign_id="other")]
@@ -80,8 +86,9 @@ async def test_row_level_refusals_fail_the_row_and_the_campaign_goes_on(
         CallRow("+15555550112", FROM, "support_primary", {"x": "y" * 20000}, key="big"),
     ]
     journal = tmp_path / "run.jsonl"
-    run = voice_client.campaigns.run([*rows(3), *bad, *rows(3, start=3)], campaign_id="c",
-                                     journal=journal)
+    run = voice_client.campaigns.run(
+        [*rows(3), *bad, *rows(3, start=3)], campaign_id="c", journal=journal
+    )
     results = {r.key: r async for r in run}
     assert [k for k, r in results.items() if r.outcome == "placed"] == [
         k for k in results if k.startswith("row-")
@@ -114,9 +121,10 @@ def _fail(numbers: set[int], status: int, error_type: str) -> Decide:
 
 
 async def test_a_server_side_400_fails_the_row_only(tmp_path: Path) -> None:
-    async with MakeCallServer(_fail({2}, 400, "invalid_request")) as server, AsyncVoiceClient(
-        api_key="sk_test_x", base_url=server.base_url
-    ) as client:
+    async with (
+        MakeCallServer(_fail({2}, 400, "invalid_request")) as server,
+        AsyncVoiceClient(api_key="sk_test_x", base_url=server.base_url) as client,
+    ):
         results = [r async for r in client.campaigns.run(rows(5), campaign_id="c", concurrency=1)]
     assert [r.outcome for r in results] == ["placed", "failed", "placed", "placed", "placed"]
     assert isinstance(results[1].error, BadRequestError) and results[1].attempts == 1
@@ -131,7 +139,9 @@ async def test_unknown_credentials_stop_the_campaign(
         done = [r async for r in good.campaigns.run(rows(3), campaign_id="c", journal=journal)]
     assert len(done) == 3
     seen: list[CampaignResult] = []
-    async with AsyncVoiceClient(api_key="sk_wrong_key_0000", base_url=voice_emulator.base_url) as bad:
+    async with AsyncVoiceClient(
+        api_key="sk_wrong_key_0000", base_url=voice_emulator.base_url
+    ) as bad:
         with pytest.raises(AuthenticationError):
             async for result in bad.campaigns.run(
                 rows(50), campaign_id="c", journal=journal, concurrency=1
@@ -145,9 +155,10 @@ async def test_unknown_credentials_stop_the_campaign(
 
 
 async def test_forbidden_stops_the_campaign_and_sends_nothing_more(tmp_path: Path) -> None:
-    async with MakeCallServer(_fail({3}, 403, "permission_error")) as server, AsyncVoiceClient(
-        api_key="sk_test_x", base_url=server.base_url
-    ) as client:
+    async with (
+        MakeCallServer(_fail({3}, 403, "permission_error")) as server,
+        AsyncVoiceClient(api_key="sk_test_x", base_url=server.base_url) as client,
+    ):
         seen: list[CampaignResult] = []
         with pytest.raises(PermissionDeniedError):
             async for result in client.campaigns.run(
@@ -157,14 +168,17 @@ async def test_forbidden_stops_the_campaign_and_sends_nothing_more(tmp_path: Pat
     assert [r.outcome for r in seen] == ["placed", "placed", "failed"]
     assert server.requests == 3
     assert [e["outcome"] for e in journal_entries(tmp_path / "j.jsonl")] == [
-        "placed", "placed", "failed"
+        "placed",
+        "placed",
+        "failed",
     ]
 
 
 async def test_concurrency_is_respected_exactly() -> None:
-    async with MakeCallServer(latency=0.02) as server, AsyncVoiceClient(
-        api_key="sk_test_x", base_url=server.base_url
-    ) as client:
+    async with (
+        MakeCallServer(latency=0.02) as server,
+        AsyncVoiceClient(api_key="sk_test_x", base_url=server.base_url) as client,
+    ):
         results = [r async for r in client.campaigns.run(rows(60), campaign_id="c", concurrency=7)]
     assert len(results) == 60 and len(server.placed) == 60
     assert server.max_in_flight == 7
@@ -172,9 +186,10 @@ async def test_concurrency_is_respected_exactly() -> None:
 
 async def test_a_429_without_retry_after_is_absorbed_with_max_retries_0() -> None:
     limited = {2, 3, 6}
-    async with MakeCallServer(_fail(limited, 429, "rate_limited")) as server, AsyncVoiceClient(
-        api_key="sk_test_x", base_url=server.base_url, max_retries=0
-    ) as client:
+    async with (
+        MakeCallServer(_fail(limited, 429, "rate_limited")) as server,
+        AsyncVoiceClient(api_key="sk_test_x", base_url=server.base_url, max_retries=0) as client,
+    ):
         run = client.campaigns.run(rows(8), campaign_id="c", concurrency=1)
         results = [r async for r in run]
     assert {r.outcome for r in results} == {"placed"} and len(server.placed) == 8
