@@ -30,7 +30,13 @@ from typing import Any, BinaryIO
 
 import attrs
 
-from ._campaign_core import JOURNAL_KIND, CampaignResult, entry_line, header_line
+from ._campaign_core import (
+    JOURNAL_KIND,
+    CampaignResult,
+    CampaignSummary,
+    entry_line,
+    header_line,
+)
 from ._errors import InvalidRequestError
 
 try:
@@ -113,6 +119,23 @@ def load(path: str | os.PathLike[str]) -> Recorded:
         elif outcome == "failed" and key not in placed:
             failed.add(key)
     return Recorded(campaign_id, placed, failed)
+
+
+def summarize(path: str | os.PathLike[str]) -> tuple[str | None, CampaignSummary]:
+    """The campaign id and the summary of a journal's final outcomes (last per key)."""
+    campaign_id: str | None = None
+    last: dict[str, dict[str, Any]] = {}
+    for number, line in read_lines(path):
+        if number == 1 and line.get("journal") == JOURNAL_KIND:
+            campaign_id = str(line.get("campaign_id"))
+            continue
+        key = line.get("key")
+        if isinstance(key, str) and last.get(key, {}).get("outcome") != "placed":
+            last[key] = line  # a later line wins, except over a placed call
+    summary = CampaignSummary()
+    for line in last.values():
+        summary.add_line(line)
+    return campaign_id, summary
 
 
 class Journal:

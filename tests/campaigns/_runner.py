@@ -14,11 +14,14 @@ from voice_async import AsyncVoiceClient, CallRow
 
 
 async def main(base_url: str, journal: str, n: int) -> None:
-    rows = (CallRow(f"+1555{i:07d}", "+15555550100", "support_primary", key=f"row-{i}")
-            for i in range(n))
+    rows = (
+        CallRow(f"+1555{i:07d}", "+15555550100", "support_primary", key=f"row-{i}")
+        for i in range(n)
+    )
     async with AsyncVoiceClient(base_url=base_url) as client:
-        async with client.campaigns.run(rows, campaign_id="kill", journal=journal,
-                                        concurrency=8) as run:
+        async with client.campaigns.run(
+            rows, campaign_id="kill", journal=journal, concurrency=8
+        ) as run:
             async for _ in run:
                 pass
 
