@@ -18,12 +18,12 @@ async def main(base_url: str, journal: str, n: int) -> None:
         CallRow(f"+1555{i:07d}", "+15555550100", "support_primary", key=f"row-{i}")
         for i in range(n)
     )
-    async with AsyncVoiceClient(base_url=base_url) as client:
-        async with client.campaigns.run(
-            rows, campaign_id="kill", journal=journal, concurrency=8
-        ) as run:
-            async for _ in run:
-                pass
+    async with (
+        AsyncVoiceClient(base_url=base_url) as client,
+        client.campaigns.run(rows, campaign_id="kill", journal=journal, concurrency=8) as run,
+    ):
+        async for _ in run:
+            pass
 
 
 if __name__ == "__main__":

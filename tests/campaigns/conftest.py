@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,3 +29,13 @@ def journal_entries(path: Path) -> list[dict[str, Any]]:
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     assert lines[0]["journal"] == "voice_async.campaign"
     return lines[1:]
+
+
+async def wait_until(condition: Callable[[], bool], timeout: float = 60.0) -> None:
+    """Poll ``condition`` (a file's size, a counter fed by another process)."""
+
+    async def poll() -> None:
+        while not condition():  # noqa: ASYNC110 - another process changes it: no event
+            await asyncio.sleep(0.005)
+
+    await asyncio.wait_for(poll(), timeout)

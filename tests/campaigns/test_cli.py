@@ -10,7 +10,7 @@ from pathlib import Path
 from voice_async.testing import Emulator
 
 from ..test_cli import CLI, cli, env_for
-from .conftest import journal_entries
+from .conftest import journal_entries, wait_until
 
 FLAGS = ("--agent-key", "support_primary", "--from", "+15555550100")
 
@@ -125,8 +125,7 @@ async def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path: Path) -> No
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )
-        while emu.stats.calls_placed < 20:
-            await asyncio.sleep(0.02)
+        await wait_until(lambda: emu.stats.calls_placed >= 20)
         proc.send_signal(signal.SIGINT)
         _, err = await asyncio.wait_for(proc.communicate(), 60)
         assert proc.returncode == 130, err

@@ -103,11 +103,14 @@ async def test_a_journal_belongs_to_one_campaign(tmp_path: Path) -> None:
 
 async def test_one_run_per_journal_at_a_time(tmp_path: Path) -> None:
     journal = tmp_path / "run.jsonl"
-    async with Emulator() as emu, client_for(emu) as client:
-        async with client.campaigns.run(rows(3), campaign_id="c", journal=journal) as first:
-            await first.__anext__()
-            with pytest.raises(InvalidRequestError, match="in use"):
-                [r async for r in client.campaigns.run(rows(3), campaign_id="c", journal=journal)]
+    async with (
+        Emulator() as emu,
+        client_for(emu) as client,
+        client.campaigns.run(rows(3), campaign_id="c", journal=journal) as first,
+    ):
+        await first.__anext__()
+        with pytest.raises(InvalidRequestError, match="in use"):
+            [r async for r in client.campaigns.run(rows(3), campaign_id="c", journal=journal)]
 
 
 async def test_exactly_once_under_30_percent_faults(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from voice_async.testing import Emulator
 
-from .conftest import journal_entries
+from .conftest import journal_entries, wait_until
 
 RUNNER = Path(__file__).with_name("_runner.py")
 ROWS = 400
@@ -41,8 +41,11 @@ async def test_kill_9_and_resume_places_every_row_exactly_once(tmp_path: Path) -
             proc = await _start(emu, journal)
             # Kill once the journal has grown by a random amount (or at once, round 0).
             target = _lines(journal) + (0 if round_ == 0 else rng.randrange(5, 80))
-            while _lines(journal) < target and proc.returncode is None:
-                await asyncio.sleep(0.005)
+
+            def reached(target: int = target, proc: asyncio.subprocess.Process = proc) -> bool:
+                return _lines(journal) >= target or proc.returncode is not None
+
+            await wait_until(reached)
             await asyncio.sleep(rng.uniform(0, 0.05))
             if proc.returncode is None:
                 proc.send_signal(signal.SIGKILL)
