@@ -13,8 +13,9 @@ The rules (AIMD, like TCP congestion control, tuned for a tenant's limit):
   ``rate + burst`` calls.
 * **429.** The whole campaign pauses for the server's ``Retry-After`` (or,
   without one, an exponential pause from 0.5 s to 8 s), and the current rate
-  drops to ``decrease`` (0.9) times what it was -- or, when there was no rate
-  yet, to 0.9 times the rate calls were actually being accepted at.  One
+  drops to ``decrease`` (0.9) times the lower of what it was and the rate
+  calls were actually being accepted at (counting the pause the server asked
+  for), so an unlimited campaign learns the tenant's rate from its 429s.  One
   decrease per congestion episode: the other in-flight calls that come back
   429 from the same window do not cut the rate again.
 * **Recovery.** Each accepted call raises the current rate by ``increase``
@@ -34,6 +35,7 @@ from ._errors import InvalidRequestError
 MIN_RATE = 0.5
 MAX_PAUSE_WITHOUT_RETRY_AFTER = 8.0
 FIRST_PAUSE_WITHOUT_RETRY_AFTER = 0.5
+OBSERVATION_FLOOR = 0.1
 
 
 @runtime_checkable
@@ -123,7 +125,8 @@ class AdaptiveBucket:
         self.paused_until = max(self.paused_until, now + pause)
         if now < self._episode_until:
             return  # the same congestion episode: one decrease is enough
-        base = self.rate if self.rate is not None else self._observed(now)
+        observed = self._observed(now, pause)
+        base = observed if self.rate is None else min(self.rate, observed)
         self.rate = max(MIN_RATE, base * self.decrease)
         self.tokens = min(self.tokens, 1.0)  # no burst right after a 429
         self._episode_until = self.paused_until + min(1.0, 1.0 / self.rate)
@@ -138,9 +141,18 @@ class AdaptiveBucket:
             raised = self.rate + self.increase
             self.rate = raised if self.ceiling is None else min(self.ceiling, raised)
 
-    def _observed(self, now: float) -> float:
-        """Calls accepted during the last second (what the server let through)."""
-        return float(sum(1 for t in self._accepted if t >= now - 1.0)) or MIN_RATE
+    def _observed(self, now: float, pause: float) -> float:
+        """The rate the server was letting calls through at, judged at a 429.
+
+        The calls accepted during the last second, spread over the time they
+        took *plus* the pause the server just imposed: a fixed-window limit
+        of 30/s that accepted 30 calls in 50 ms and then asked for 950 ms of
+        quiet reads as 30/s, not 600/s.
+        """
+        recent = [t for t in self._accepted if t >= now - 1.0]
+        if not recent:
+            return self.rate or MIN_RATE
+        return len(recent) / max(now - recent[0] + pause, OBSERVATION_FLOOR)
 
 
 class AdaptiveRateLimiter:

@@ -146,8 +146,12 @@ def test_unlimited_bucket_learns_the_accepted_rate_on_the_first_429() -> None:
     for i in range(200):
         bucket.succeeded(i / 200)
     bucket.throttled(0.0, now=1.0)
-    assert bucket.rate is not None
-    assert 150 <= bucket.rate <= 200 * 0.9 + 1
+    assert bucket.rate == pytest.approx(200 * 0.9, rel=0.02)
+    fixed_window = AdaptiveBucket(None, now=0.0)
+    for i in range(30):  # 30 accepted in 50 ms, then "come back in 950 ms"
+        fixed_window.succeeded(i * 0.05 / 30)
+    fixed_window.throttled(0.95, now=0.05)
+    assert fixed_window.rate == pytest.approx(30 * 0.9, rel=0.05)
 
 
 def test_summary_counts_outcomes_errors_and_durations() -> None:

@@ -83,7 +83,9 @@ async def test_the_tenant_limit_is_absorbed_without_failing_rows(max_retries: in
     assert emu.stats.calls_placed == 90
     assert emu.limits.rejected["rate_limited"] > 0  # the limit was hit, and absorbed
     assert emu.limits.max_accepted_per_second <= 30
-    assert run.limiter.rate is not None and run.limiter.rate < 40  # it learnt the pace
+    # It learnt the pace instead of hammering: few 429s, a rate near the limit.
+    assert emu.limits.rejected["rate_limited"] < 30
+    assert run.limiter.rate is not None and run.limiter.rate < 2 * 30
 
 
 async def test_concurrency_limit_429s_are_absorbed_too() -> None:
