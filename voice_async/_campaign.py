@@ -22,10 +22,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Coroutine, Iterable, Iterator
 from typing import Any
 
-from . import _validate as check
 from ._aio import AsyncClosing
 from ._campaign_core import (
     Action,
@@ -59,23 +58,50 @@ class _Stop(Exception):
         self.result, self.error = result, error
 
 
-async def _aiter_rows(rows: Rows) -> AsyncIterator[CallRow]:
-    if isinstance(rows, AsyncIterable):
-        async for row in rows:
-            yield row
-    else:
-        for row in rows:
-            yield row
+class _RowSource:
+    """The rows, shared by the workers: ``(index, row)`` pairs, then ``None``.
 
+    A plain iterable is read without awaiting (so a worker takes its next row
+    at once); an async iterable is read under a lock, since an async
+    generator cannot be advanced by two tasks at the same time.
+    """
 
-def _validate(row: CallRow) -> None:
-    """The checks ``make_call`` would make, before a token is spent on the row."""
-    if not isinstance(row, CallRow):
-        raise InvalidRequestError("rows", f"must yield CallRow, got {type(row).__name__}")
-    check.phone("to", row.to)
-    check.phone("from_", row.from_)
-    check.agent_key(row.agent_key)
-    check.metadata(row.metadata)
+    def __init__(self, rows: Rows) -> None:
+        self._sync: Iterator[CallRow] | None = None
+        self._async: AsyncIterator[CallRow] | None = None
+        if isinstance(rows, AsyncIterable):
+            self._async = aiter(rows)
+        else:
+            self._sync = iter(rows)
+        self._lock = asyncio.Lock()
+        self._index = 0
+        self._done = False
+
+    async def next(self) -> tuple[int, CallRow] | None:
+        if self._done:
+            return None
+        try:
+            if self._sync is not None:
+                row = next(self._sync)
+            else:
+                async with self._lock:
+                    if self._done:
+                        return None
+                    assert self._async is not None
+                    row = await anext(self._async)
+        except (StopIteration, StopAsyncIteration):
+            self._done = True
+            return None
+        self._index += 1
+        return self._index, row
+
+    async def aclose(self) -> None:
+        """Close a generator source now, not when it is collected."""
+        source: Any = self._async if self._async is not None else self._sync
+        if hasattr(source, "aclose"):
+            await source.aclose()
+        elif hasattr(source, "close"):
+            source.close()
 
 
 class CampaignRun(AsyncClosing):
@@ -110,11 +136,12 @@ class CampaignRun(AsyncClosing):
         self._journal_path = journal
         self._retry_failed, self._follow = retry_failed, follow
         self._policy, self._runtime = policy, runtime
-        self._slots = asyncio.Semaphore(concurrency)
+        self._concurrency = concurrency
         self._follow_slots = asyncio.Semaphore(follow_concurrency)
         self._queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=max(concurrency, 16))
+        self._source: _RowSource | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self._producer: asyncio.Task[None] | None = None
+        self._supervisor: asyncio.Task[None] | None = None
         self._journal: Journal | None = None
         self._closed = False
         self.summary = CampaignSummary()
@@ -125,7 +152,7 @@ class CampaignRun(AsyncClosing):
     async def __anext__(self) -> CampaignResult:
         if self._closed:
             raise StopAsyncIteration
-        if self._producer is None:
+        if self._supervisor is None:
             await self._start()
         item = await self._queue.get()
         if isinstance(item, CampaignResult):
@@ -143,7 +170,8 @@ class CampaignRun(AsyncClosing):
         if self._journal_path is not None:
             path, campaign_id = self._journal_path, self.campaign_id
             self._journal = await asyncio.to_thread(Journal, path, campaign_id)
-        self._producer = asyncio.ensure_future(self._produce())
+        self._source = _RowSource(self._rows)
+        self._supervisor = asyncio.ensure_future(self._supervise())
 
     async def aclose(self) -> None:
         """Stop dialling (calls in flight are abandoned: a rerun resends them
@@ -151,31 +179,56 @@ class CampaignRun(AsyncClosing):
         if self._closed:
             return
         self._closed = True
-        pending = [t for t in (self._producer, *self._tasks) if t is not None and not t.done()]
+        pending = [t for t in (self._supervisor, *self._tasks) if t is not None and not t.done()]
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
+        if self._source is not None:
+            await self._source.aclose()
         if self._journal is not None:
             await self._journal.aclose()
 
-    # -- the producer ----------------------------------------------------------
+    # -- workers -----------------------------------------------------------------
 
-    async def _produce(self) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _supervise(self) -> None:
+        """``concurrency`` workers; when all are done (and followed calls), the end."""
         try:
-            index = 0
-            async for row in _aiter_rows(self._rows):
-                index += 1
-                await self._dispatch(index, row)
+            for _ in range(self._concurrency):
+                self._spawn(self._work())
             while self._tasks:
-                await asyncio.gather(*self._tasks, return_exceptions=True)
+                await asyncio.gather(*self._tasks)
             await self._queue.put(_DONE)
         except asyncio.CancelledError:
             raise
-        except BaseException as exc:  # a failing row source is the caller's to see
-            await self._queue.put(exc)
+        except BaseException as exc:  # a failing row source or a bug: the caller sees it
+            await self._stop(exc)
 
-    async def _dispatch(self, index: int, row: CallRow) -> None:
+    async def _work(self) -> None:
+        """Take the next row as soon as the last one is placed or refused.
+
+        Long-lived workers pulling rows (rather than a task per row handed a
+        slot) keep exactly ``concurrency`` requests in flight with no hand-off
+        delay between one row's answer and the next row's request.
+        """
+        assert self._source is not None
+        while (item := await self._source.next()) is not None:
+            index, row = item
+            try:
+                await self._handle(index, row)
+            except _Stop as stop:
+                await self._emit(stop.result)
+                await self._stop(stop.error)
+                return
+
+    async def _handle(self, index: int, row: CallRow) -> None:
         try:
+            if not isinstance(row, CallRow):
+                raise InvalidRequestError("rows", f"must yield CallRow, not {type(row).__name__}")
             key = row_key(row)
         except InvalidRequestError as exc:
             await self._emit(CampaignResult(f"row-{index}", "failed", error=exc, row=row))
@@ -188,43 +241,15 @@ class CampaignRun(AsyncClosing):
         if recorded is not None and key in recorded.failed and not self._retry_failed:
             await self._emit(CampaignResult(key, "skipped_done", row=row))
             return
-        await self._slots.acquire()
-        task = asyncio.ensure_future(self._row(row, key))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    # -- one row -----------------------------------------------------------------
-
-    async def _row(self, row: CallRow, key: str) -> None:
-        released = False
-
-        def release() -> None:
-            nonlocal released
-            if not released:
-                released = True
-                self._slots.release()
-
-        try:
-            result = await self._dial(row, key)
-            release()
-            if self._follow and result.session_id is not None:
-                result = await self._follow_call(result)
+        result = await self._dial(row, key)
+        if self._follow and result.session_id is not None:
+            # Waiting for the call to end must not hold a dialling slot.
+            await self._follow_slots.acquire()
+            self._spawn(self._follow_and_emit(result))
+        else:
             await self._emit(result)
-        except _Stop as stop:
-            await self._emit(stop.result)
-            await self._stop(stop.error)
-        except asyncio.CancelledError:
-            raise
-        except BaseException as exc:  # a bug must surface, not hang the iterator
-            await self._stop(exc)
-        finally:
-            release()
 
     async def _dial(self, row: CallRow, key: str) -> CampaignResult:
-        try:
-            _validate(row)
-        except InvalidRequestError as exc:
-            return CampaignResult(key, "failed", error=exc, row=row)
         idempotency_key = campaign_idempotency_key(self.campaign_id, key)
         attempts = retries = 0
         while True:
@@ -238,6 +263,8 @@ class CampaignRun(AsyncClosing):
                     metadata=row.metadata,
                     idempotency_key=idempotency_key,
                 )
+            except InvalidRequestError as exc:  # refused locally: nothing was sent
+                return CampaignResult(key, "failed", error=exc, attempts=attempts - 1, row=row)
             except VoiceError as exc:
                 action = classify(exc)
                 retry_after = getattr(exc, "retry_after", None)
@@ -260,22 +287,27 @@ class CampaignRun(AsyncClosing):
                 key, "placed", session_id=call.session_id, attempts=attempts, row=row
             )
 
+    async def _follow_and_emit(self, placed: CampaignResult) -> None:
+        try:
+            await self._emit(await self._follow_call(placed))
+        finally:
+            self._follow_slots.release()
+
     async def _follow_call(self, placed: CampaignResult) -> CampaignResult:
-        """Wait for the call to end: its live events, else polling; bounded."""
+        """Wait for the call to end: its live events, else polling."""
         assert placed.session_id is not None
-        async with self._follow_slots:
-            with contextlib.suppress(VoiceError):
-                async with self._sessions.events(placed.session_id) as stream:
-                    async for _ in stream:
-                        pass
-            while True:
-                try:
-                    session = await self._sessions.get(placed.session_id)
-                except VoiceError:
-                    return placed  # placed for sure; the ending is unknown
-                if str(session.status) not in _ACTIVE_STATUSES:
-                    break
-                await self._runtime.sleep(FOLLOW_POLL_INTERVAL)
+        with contextlib.suppress(VoiceError):
+            async with self._sessions.events(placed.session_id) as stream:
+                async for _ in stream:
+                    pass
+        while True:
+            try:
+                session = await self._sessions.get(placed.session_id)
+            except VoiceError:
+                return placed  # placed for sure; the ending is unknown
+            if str(session.status) not in _ACTIVE_STATUSES:
+                break
+            await self._runtime.sleep(FOLLOW_POLL_INTERVAL)
         return CampaignResult(
             placed.key,
             "placed",
@@ -298,7 +330,7 @@ class CampaignRun(AsyncClosing):
     async def _stop(self, error: BaseException) -> None:
         """No further rows are sent; the caller gets ``error`` after what was queued."""
         me = asyncio.current_task()
-        for task in (self._producer, *self._tasks):
+        for task in (self._supervisor, *self._tasks):
             if task is not None and task is not me:
                 task.cancel()
         await self._queue.put(error)

@@ -195,3 +195,19 @@ async def test_a_429_without_retry_after_is_absorbed_with_max_retries_0() -> Non
     assert {r.outcome for r in results} == {"placed"} and len(server.placed) == 6
     assert sum(r.attempts for r in results) == 6 + len(limited)
     assert run.limiter.rate is not None  # the campaign slowed down
+
+
+async def test_a_failing_row_source_surfaces_after_the_rows_before_it(
+    voice_emulator: Emulator, voice_client: AsyncVoiceClient
+) -> None:
+    def source():  # type: ignore[no-untyped-def]
+        yield from rows(3)
+        yield "not a row"
+        raise OSError("disk gone")
+
+    seen: list[CampaignResult] = []
+    with pytest.raises(OSError, match="disk gone"):
+        async for result in voice_client.campaigns.run(source(), campaign_id="c", concurrency=1):
+            seen.append(result)
+    assert [r.outcome for r in seen] == ["placed"] * 3 + ["failed"]
+    assert isinstance(seen[-1].error, InvalidRequestError) and seen[-1].key == "row-4"
