@@ -1,6 +1,6 @@
 """C1: campaigns -- pace against a tenant limit, speed without one, memory for 1M rows.
 
-    .venv/bin/python -m benchmarks.bench_campaign [--rows 10000] [--rounds 5] [--quick]
+    .venv/bin/python -m benchmarks.bench_campaign [--rows 10000] [--rounds 7] [--quick]
 
 The emulator runs in a child process pinned to its own CPU (see ``_common``).
 
@@ -185,13 +185,13 @@ async def main(rows: int, rounds: int, memory_rows: int) -> list[Row]:
 def run(quick: bool = False) -> list[Row]:
     if quick:
         return asyncio.run(main(2_000, 2, 100_000))
-    return asyncio.run(main(10_000, 5, 1_000_000))
+    return asyncio.run(main(10_000, 7, 1_000_000))
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--memory-rows", type=int, default=1_000_000)
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
