@@ -45,6 +45,7 @@ from .resources.sessions import SessionsResource
 
 Rows = Iterable[CallRow] | AsyncIterable[CallRow]
 _DONE = object()
+_WAKE = object()  # tells a consumer waiting on an empty queue to look at ``_end``
 _ACTIVE_STATUSES = frozenset({"queued", "ringing", "in_progress"})
 #: How often ``follow`` polls a call whose live events could not be read.
 FOLLOW_POLL_INTERVAL = 1.0
@@ -144,6 +145,8 @@ class CampaignRun(AsyncClosing):
         self._supervisor: asyncio.Task[None] | None = None
         self._journal: Journal | None = None
         self._closed = False
+        #: How the run ends, once known: ``_DONE`` or the exception to raise.
+        self._end: Any = None
         self.summary = CampaignSummary()
 
     def __aiter__(self) -> CampaignRun:
@@ -154,13 +157,17 @@ class CampaignRun(AsyncClosing):
             raise StopAsyncIteration
         if self._supervisor is None:
             await self._start()
-        item = await self._queue.get()
-        if isinstance(item, CampaignResult):
-            return item
-        await self.aclose()
-        if isinstance(item, BaseException):
-            raise item
-        raise StopAsyncIteration
+        while True:
+            # Results queued before the end are delivered first, then the end.
+            if self._end is not None and self._queue.empty():
+                end = self._end
+                await self.aclose()
+                if isinstance(end, BaseException):
+                    raise end
+                raise StopAsyncIteration
+            item = await self._queue.get()
+            if isinstance(item, CampaignResult):
+                return item
 
     @property
     def journal(self) -> Journal | None:
@@ -202,11 +209,11 @@ class CampaignRun(AsyncClosing):
                 self._spawn(self._work())
             while self._tasks:
                 await asyncio.gather(*self._tasks)
-            await self._queue.put(_DONE)
+            self._finish(_DONE)
         except asyncio.CancelledError:
             raise
         except BaseException as exc:  # a failing row source or a bug: the caller sees it
-            await self._stop(exc)
+            self._stop(exc)
 
     async def _work(self) -> None:
         """Take the next row as soon as the last one is placed or refused.
@@ -222,7 +229,7 @@ class CampaignRun(AsyncClosing):
                 await self._handle(index, row)
             except _Stop as stop:
                 await self._emit(stop.result)
-                await self._stop(stop.error)
+                self._stop(stop.error)
                 return
 
     async def _handle(self, index: int, row: CallRow) -> None:
@@ -327,10 +334,18 @@ class CampaignRun(AsyncClosing):
         self.summary.add(result)
         await self._queue.put(result)
 
-    async def _stop(self, error: BaseException) -> None:
+    def _stop(self, error: BaseException) -> None:
         """No further rows are sent; the caller gets ``error`` after what was queued."""
         me = asyncio.current_task()
         for task in (self._supervisor, *self._tasks):
             if task is not None and task is not me:
                 task.cancel()
-        await self._queue.put(error)
+        self._finish(error)
+
+    def _finish(self, end: Any) -> None:
+        """Record how the run ends, without waiting: a full queue, or this task
+        being cancelled by the stop it just caused, cannot lose the end."""
+        if self._end is None:
+            self._end = end
+        with contextlib.suppress(asyncio.QueueFull):
+            self._queue.put_nowait(_WAKE)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -211,3 +212,24 @@ async def test_a_failing_row_source_surfaces_after_the_rows_before_it(
             seen.append(result)
     assert [r.outcome for r in seen] == ["placed"] * 3 + ["failed"]
     assert isinstance(seen[-1].error, InvalidRequestError) and seen[-1].key == "row-4"
+
+
+async def test_a_stop_reaches_a_slow_consumer_after_a_full_queue() -> None:
+    """The refusal arrives while the result queue is full: nothing hangs or is lost."""
+    async with (
+        MakeCallServer(_fail({21}, 401, "authentication_error")) as server,
+        AsyncVoiceClient(api_key="sk_test_x", base_url=server.base_url) as client,
+    ):
+        run = client.campaigns.run(rows(100), campaign_id="c", concurrency=20)
+
+        async def slow_reader() -> list[CampaignResult]:
+            seen = [await run.__anext__()]
+            await asyncio.sleep(0.5)  # the workers fill the queue meanwhile
+            async for result in run:
+                seen.append(result)
+            return seen
+
+        with pytest.raises(AuthenticationError):
+            await asyncio.wait_for(slow_reader(), 20)
+    assert run.summary.failed == 1
+    assert server.requests <= 40  # at most the requests in flight when it stopped
