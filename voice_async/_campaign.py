@@ -2,13 +2,15 @@
 
 Shape (bounded everywhere, so memory stays flat whatever the input size):
 
-    rows --(producer: skip what the journal has)--> ``concurrency`` row tasks
-         --(limiter.acquire, make-call, retries)--> journal line --> queue --> caller
+    rows --> ``concurrency`` workers, each: take the next row, skip it if the
+         journal has it, else limiter.acquire + make-call (+ retries)
+         --> journal line --> bounded queue --> caller
 
-The producer takes a slot before it starts a row task, and a task gives the
-slot back when its call is placed or refused, so at most ``concurrency``
-requests are in flight and at most ``concurrency`` rows are in memory.  The
-result queue is bounded too: a caller that stops reading stops the dialling.
+Each worker holds one row and one request at a time, so exactly
+``concurrency`` requests are in flight and as many rows are in memory.  With
+``follow``, waiting for a call to end happens in separate tasks (at most
+``follow_concurrency``) so it never holds a dialling slot.  The result queue
+is bounded too: a caller that stops reading stops the dialling.
 
 Exactly once: every attempt for a row carries the same ``Idempotency-Key``
 (see :func:`campaign_idempotency_key`), and a row's outcome is journaled
