@@ -1,7 +1,7 @@
 """Per-call costs on the ``make_call`` path, item by item (evidence for the transport list).
 
     .venv/bin/python -m benchmarks.micro_transport [--number 200000] [--profile]
-    .venv/bin/python -m benchmarks.micro_transport --callgrind --number 10000
+    .venv/bin/python -m benchmarks.micro_transport --callgrind --number 10000 [--lean]
 
 Each line times one thing the SDK does per call against a cheaper way of
 doing the same, in this process, without the network (best of 7 runs of
@@ -36,6 +36,7 @@ from voice_async._convert import _STRUCTURE_HOOKS, DECODERS, loads, structure
 from voice_async._models import Call
 from voice_async._timeout import Timeout
 
+from ._common import LeanServer
 from ._lean_server import CALL
 
 BODY = {"to": "+15555555678", "from": "+15555551234", "agent_key": "support_primary"}
@@ -203,14 +204,18 @@ class StubSession:
         return None
 
 
-def stubbed_calls(stub: StubSession) -> dict[str, Callable[[], Awaitable[None]]]:
-    """The two contenders of the stubbed comparison: ``make_call`` and a raw client's same work."""
+def stubbed_calls(
+    stub: StubSession | aiohttp.ClientSession,
+    base_url: str = "http://127.0.0.1:1",
+    api_key: str = "sk_bench_0123456789abcdef",
+) -> dict[str, Callable[[], Awaitable[None]]]:
+    """The two contenders: ``make_call`` and a raw client's same work, over one session."""
     client = AsyncVoiceClient(
-        api_key="sk_bench_0123456789abcdef",
-        base_url="http://127.0.0.1:1",
+        api_key=api_key,
+        base_url=base_url,
         http_session=stub,  # type: ignore[arg-type]
     )
-    headers = {"Authorization": "Bearer sk_bench_0123456789abcdef", "Accept": "application/json"}
+    headers = {"Authorization": f"Bearer {api_key}", "Accept": "application/json"}
 
     async def sdk() -> None:
         await client.make_call(to=BODY["to"], from_=BODY["from"], agent_key=BODY["agent_key"])
@@ -219,7 +224,7 @@ def stubbed_calls(stub: StubSession) -> dict[str, Callable[[], Awaitable[None]]]
         key = {"Idempotency-Key": str(uuid.uuid4()), "Content-Type": "application/json"}
         data = json.dumps(BODY).encode()
         async with stub.post(
-            "http://127.0.0.1:1/api/v1/make-call", data=data, headers={**headers, **key}
+            f"{base_url}/api/v1/make-call", data=data, headers={**headers, **key}
         ) as resp:
             json.loads(await resp.read())
 
@@ -246,20 +251,31 @@ async def stubbed(number: int, profile: bool) -> None:
         pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
 
 
-async def run_only(name: str, number: int) -> None:
-    """``number`` stubbed calls of one contender and nothing else (what callgrind counts)."""
-    call = stubbed_calls(StubSession())[name]
-    for _ in range(number):
-        await call()
+async def run_only(name: str, number: int, lean: bool) -> None:
+    """``number`` calls of one contender and nothing else (what callgrind counts).
+
+    Stubbed, or with ``lean`` over real sockets to the lean server (a child
+    process that valgrind does not follow: only the client is counted).
+    """
+    if not lean:
+        call = stubbed_calls(StubSession())[name]
+        for _ in range(number):
+            await call()
+        return
+    with LeanServer() as server:
+        async with aiohttp.ClientSession() as session:
+            call = stubbed_calls(session, server.base_url, server.api_key)[name]
+            for _ in range(number):
+                await call()
 
 
-def instructions(name: str, number: int) -> int:
+def instructions(name: str, number: int, lean: bool) -> int:
     """Instructions callgrind counts for a whole process making ``number`` calls of ``name``."""
     out = subprocess.run(
         [
             "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
             sys.executable, "-m", "benchmarks.micro_transport", "--only", name,
-            "--number", str(number),
+            "--number", str(number), *(["--lean"] if lean else []),
         ],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
@@ -269,17 +285,18 @@ def instructions(name: str, number: int) -> int:
     return int(found.group(1))
 
 
-def callgrind(number: int) -> None:
+def callgrind(number: int, lean: bool) -> None:
     """Instructions per call, from the difference of two runs (start-up cancels out).
 
     Instruction counts do not depend on the machine's load, so before/after
     deltas of a few hundred instructions are visible where timings swing.
     """
+    where = "lean server, real sockets" if lean else "network stubbed out"
     print(f"callgrind, instructions per call ({number} - {number // 5} calls):")
     for name in ("sdk", "raw"):
-        many, few = instructions(name, number), instructions(name, number // 5)
+        many, few = instructions(name, number, lean), instructions(name, number // 5, lean)
         per_call = (many - few) / (number - number // 5)
-        print(f"  network stubbed out, {name:<4} {per_call:10,.0f} instructions per call")
+        print(f"  {where}, {name:<4} {per_call:10,.0f} instructions per call")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -289,13 +306,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--callgrind", action="store_true", help="count instructions per call (valgrind)"
     )
+    parser.add_argument(
+        "--lean", action="store_true", help="with --callgrind: real sockets to the lean server"
+    )
     parser.add_argument("--only", choices=("sdk", "raw"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.only:
-        asyncio.run(run_only(args.only, args.number))
+        asyncio.run(run_only(args.only, args.number, args.lean))
         return 0
     if args.callgrind:
-        callgrind(args.number)
+        callgrind(args.number, args.lean)
         return 0
     asyncio.run(stubbed(args.number // 10, args.profile))
     asyncio.run(main_async(args.number))
