@@ -21,14 +21,14 @@ The I/O side (``_events.py``) only moves bytes and sleeps.
 from __future__ import annotations
 
 import enum
-import json
 import math
 import random
+from collections.abc import Callable
 from typing import Any
 
 import attrs
 
-from ._convert import structure
+from ._convert import DECODERS, loads, structure
 from ._errors import APIResponseValidationError, InvalidRequestError
 from ._models import SessionEvent
 from ._retry import RetryPolicy, is_retryable_status
@@ -98,6 +98,9 @@ def handshake_action(status: int) -> Action:
     return Action.FAIL
 
 
+_decode_event: Callable[[object], SessionEvent] = DECODERS[SessionEvent]
+
+
 def decode_event(frame: str | bytes) -> SessionEvent:
     """One server frame to a typed event; unknown ``type``s decode fine.
 
@@ -105,12 +108,17 @@ def decode_event(frame: str | bytes) -> SessionEvent:
     :class:`APIResponseValidationError` (the SDK's "bad data from the API").
     """
     try:
-        payload = json.loads(frame)
+        payload = loads(frame)  # strict: NaN/Infinity are not JSON, as for HTTP bodies
     except (ValueError, RecursionError) as exc:  # deep nesting raises RecursionError
         text = frame if isinstance(frame, str) else frame.decode("utf-8", "replace")
         raise APIResponseValidationError(
             f"event frame is not valid JSON: {exc}", body_excerpt=text[:200]
         ) from None
+    try:
+        return _decode_event(payload)  # the generated decoder, unwrapped: once per event
+    except Exception:
+        pass
+    # Outside the handler: ``structure`` fails the same way, typed and explained.
     return structure(payload, SessionEvent)
 
 
