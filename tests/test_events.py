@@ -816,15 +816,10 @@ def test_decode_event() -> None:
         decode_event('{"type": "x"}')
 
 
-def test_decode_event_refuses_non_json_numbers_and_explains_a_bad_field() -> None:
-    """NaN/Infinity are not JSON, even in data the SDK keeps raw (an unknown type's).
-
-    The fast path calls the generated decoder directly; a failure still comes
+def test_decode_event_explains_a_bad_field() -> None:
+    """The fast path calls the generated decoder directly; a failure still comes
     out typed, naming the first bad field.
     """
-    for token in ("NaN", "Infinity", "-Infinity"):
-        with pytest.raises(APIResponseValidationError, match="not valid JSON"):
-            decode_event(frame(4, "brand.new", {"a": 1}).replace('"a": 1', f'"a": {token}'))
     with pytest.raises(APIResponseValidationError, match="missing required field 'session_id'"):
         decode_event('{"type": "x"}')
     with pytest.raises(APIResponseValidationError, match="field 'seq'"):

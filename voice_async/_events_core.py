@@ -21,6 +21,7 @@ The I/O side (``_events.py``) only moves bytes and sleeps.
 from __future__ import annotations
 
 import enum
+import json
 import math
 import random
 from collections.abc import Callable
@@ -28,7 +29,7 @@ from typing import Any
 
 import attrs
 
-from ._convert import DECODERS, loads, structure
+from ._convert import DECODERS, structure
 from ._errors import APIResponseValidationError, InvalidRequestError
 from ._models import SessionEvent
 from ._retry import RetryPolicy, is_retryable_status
@@ -108,7 +109,7 @@ def decode_event(frame: str | bytes) -> SessionEvent:
     :class:`APIResponseValidationError` (the SDK's "bad data from the API").
     """
     try:
-        payload = loads(frame)  # strict: NaN/Infinity are not JSON, as for HTTP bodies
+        payload = json.loads(frame)
     except (ValueError, RecursionError) as exc:  # deep nesting raises RecursionError
         text = frame if isinstance(frame, str) else frame.decode("utf-8", "replace")
         raise APIResponseValidationError(
