@@ -11,7 +11,7 @@ import argparse
 import sys
 
 from .._version import __version__
-from . import admin, calls, demo, emulator, sessions
+from . import admin, calls, demo, emulator, export_merge, sessions
 from ._common import EXIT_USAGE, add_global_options, run
 
 
@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     add_global_options(common)
     groups = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (demo, emulator, calls, sessions, admin):
+    for module in (demo, emulator, calls, sessions, admin, export_merge):
         module.register(groups, common)
     return parser
 
