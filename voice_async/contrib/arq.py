@@ -29,15 +29,18 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import attrs
 from arq import Retry
 from arq.connections import ArqRedis, RedisSettings
-from arq.jobs import Job
+from arq.constants import result_key_prefix
+from arq.jobs import Job, JobStatus
 from arq.worker import Function, func
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .._client import AsyncVoiceClient
 from .._errors import (
@@ -46,12 +49,18 @@ from .._errors import (
     InternalServerError,
     RateLimitError,
 )
+from .._campaign_core import CallRow
 from .._export_parts import ExportPlan, export_window, plan_export
+from ._redis_campaign import CampaignStatus, campaign_status, run_shard, store_rows
 
 __all__ = [
     "FUNCTIONS",
+    "CampaignStatus",
     "EnqueuedJobs",
     "WorkerSettings",
+    "campaign_shard_job",
+    "campaign_status",
+    "enqueue_campaign",
     "enqueue_export",
     "export_window_job",
     "settings_from_env",
@@ -66,9 +75,18 @@ ENV_MAX_JOBS = "VOICE_ASYNC_MAX_JOBS"
 DEFAULT_REDIS_URL = "redis://localhost:6379/0"
 CLIENT_KEY = "voice_client"
 EXPORT_JOB = "voice_async.export_window"
+CAMPAIGN_JOB = "voice_async.campaign_shard"
 
-#: Errors worth running the job again later: the client already retried them.
-TRANSIENT = (APIConnectionError, InternalServerError, RateLimitError, APIResponseValidationError)
+#: Errors worth running the job again later: the client already retried them,
+#: or Redis itself was briefly away (the job's state is in Redis, so it resumes).
+TRANSIENT = (
+    APIConnectionError,
+    InternalServerError,
+    RateLimitError,
+    APIResponseValidationError,
+    RedisConnectionError,
+    RedisTimeoutError,
+)
 _RETRY_STEP = 5.0  # seconds; the n-th retry of a job waits n steps
 
 T = TypeVar("T")
@@ -167,12 +185,22 @@ async def enqueue_all(
     calls: list[tuple[str, tuple[Any, ...]]],
     queue_name: str | None,
 ) -> EnqueuedJobs:
-    """Enqueue ``(job_id, args)`` calls; a job id already known is reused, not doubled."""
+    """Enqueue ``(job_id, args)`` calls; a job queued or running is reused, not doubled.
+
+    A job that already *finished* (arq keeps its result for a while and would
+    refuse the id) is run again: every job here is safe to re-run, and that
+    is how a failed campaign or export is resumed.
+    """
     jobs: list[Job] = []
+    queue = queue_name or redis.default_queue_name
     for job_id, args in calls:
-        job = await redis.enqueue_job(function, *args, _job_id=job_id, _queue_name=queue_name)
-        if job is None:  # queued, running or finished already: arq's de-duplication
-            job = Job(job_id, redis, _queue_name=queue_name or redis.default_queue_name)
+        job = await redis.enqueue_job(function, *args, _job_id=job_id, _queue_name=queue)
+        if job is None:
+            existing = Job(job_id, redis, _queue_name=queue)
+            if await existing.status() == JobStatus.complete:
+                await redis.delete(result_key_prefix + job_id)
+                job = await redis.enqueue_job(function, *args, _job_id=job_id, _queue_name=queue)
+            job = job or existing
         jobs.append(job)
     return EnqueuedJobs(tuple(jobs))
 
@@ -227,8 +255,68 @@ async def enqueue_export(
     return await enqueue_all(redis, EXPORT_JOB, calls, queue_name)
 
 
+async def campaign_shard_job(
+    ctx: dict[Any, Any],
+    campaign_id: str,
+    shard: int,
+    rate: float | None = None,
+    concurrency: int = 10,
+    retry_failed: bool = False,
+) -> dict[str, int]:
+    """arq job: dial one shard's pending rows (see ``voice_async.contrib._redis_campaign``).
+
+    The rows, the outcomes and the shared rate limit live in the worker's
+    own Redis (``ctx["redis"]``, the queue's), so any worker can run any shard.
+    """
+    client, redis = client_of(ctx), ctx["redis"]
+    return await retry_transient(
+        ctx,
+        lambda: run_shard(
+            client, redis, campaign_id, shard,
+            rate=rate, concurrency=concurrency, retry_failed=retry_failed,
+        ),
+    )
+
+
+def campaign_job_id(campaign_id: str, shard: int) -> str:
+    digest = hashlib.sha256(campaign_id.encode()).hexdigest()[:16]
+    return f"voice_async:campaign:{digest}:{shard}"
+
+
+async def enqueue_campaign(
+    redis: ArqRedis,
+    rows_source: Iterable[CallRow] | AsyncIterable[CallRow],
+    *,
+    campaign_id: str,
+    shards: int,
+    rate: float | None = None,
+    concurrency: int = 10,
+    retry_failed: bool = False,
+    queue_name: str | None = None,
+) -> EnqueuedJobs:
+    """Store the rows in ``shards`` shards by row key and enqueue one job per shard.
+
+    ``rate`` (calls/s) is the campaign's total over all workers, enforced by
+    one :class:`~voice_async.contrib.RedisRateLimiter`; ``concurrency`` is per
+    shard job.  Rows are streamed into Redis (memory flat).  Calling it again
+    for the same ``campaign_id`` stores nothing new and re-enqueues the shards
+    whose jobs are gone: that is how a campaign is resumed after its jobs
+    failed (e.g. max_tries), and it dials no row twice.  Follow progress with
+    :func:`campaign_status`.
+    """
+    await store_rows(redis, campaign_id, rows_source, shards=shards)
+    calls = [
+        (campaign_job_id(campaign_id, shard), (campaign_id, shard, rate, concurrency, retry_failed))
+        for shard in range(shards)
+    ]
+    return await enqueue_all(redis, CAMPAIGN_JOB, calls, queue_name)
+
+
 #: The job functions, for a ``WorkerSettings.functions`` of your own.
-FUNCTIONS: list[Function] = [func(export_window_job, name=EXPORT_JOB)]
+FUNCTIONS: list[Function] = [
+    func(export_window_job, name=EXPORT_JOB),
+    func(campaign_shard_job, name=CAMPAIGN_JOB),
+]
 
 
 class WorkerSettings:
