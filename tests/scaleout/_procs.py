@@ -132,6 +132,18 @@ class Workers:
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
 
+    async def supervise(self, n: int) -> None:
+        """Keep ``n`` workers running, like systemd or Kubernetes would (until cancelled).
+
+        An arq worker that loses Redis exits with the error (loudly); the
+        supervisor starts a replacement, which picks the jobs up again.
+        """
+        while True:
+            missing = n - len(self.alive())
+            if missing > 0:
+                self.start(missing)
+            await asyncio.sleep(0.2)
+
     def alive(self) -> list[subprocess.Popen[bytes]]:
         return [p for p in self.procs if p.poll() is None]
 

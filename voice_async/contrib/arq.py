@@ -42,6 +42,7 @@ from arq.worker import Function, func
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from .._campaign_core import CallRow
 from .._client import AsyncVoiceClient
 from .._errors import (
     APIConnectionError,
@@ -49,7 +50,6 @@ from .._errors import (
     InternalServerError,
     RateLimitError,
 )
-from .._campaign_core import CallRow
 from .._export_parts import ExportPlan, export_window, plan_export
 from ._redis_campaign import CampaignStatus, campaign_status, run_shard, store_rows
 
