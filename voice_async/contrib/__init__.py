@@ -9,8 +9,10 @@ here without arq, for Celery, taskiq or a hand-made runner:
 * :func:`plan_export`, :func:`export_window`, :func:`merge_parts`,
   :class:`ExportPlan`, :class:`ExportSnapshotError` -- a windowed export
   (``voice_async._export_parts``);
-* :class:`RedisRateLimiter` -- one rate limit shared by every process (needs
-  the ``redis`` package, which the ``[arq]`` extra brings).
+* :class:`RedisRateLimiter` -- one rate limit shared by every process, and
+  :func:`store_rows`, :func:`run_shard`, :func:`campaign_status` -- a campaign
+  sharded over workers that share one Redis (these need the ``redis``
+  package, which the ``[arq]`` extra brings, but no job engine).
 
 Names are imported on first use, so ``import voice_async.contrib`` costs
 nothing and does not need redis.
@@ -30,6 +32,13 @@ if TYPE_CHECKING:
         plan_export,
     )
     from .._shards import OffsetWindow, shard_of, split_offsets
+    from ._redis_campaign import (
+        CampaignStateLostError,
+        CampaignStatus,
+        campaign_status,
+        run_shard,
+        store_rows,
+    )
     from ._redis_limiter import RedisRateLimiter
 
 _HOMES = {
@@ -42,18 +51,28 @@ _HOMES = {
     "shard_of": "voice_async._shards",
     "split_offsets": "voice_async._shards",
     "RedisRateLimiter": "voice_async.contrib._redis_limiter",
+    "CampaignStateLostError": "voice_async.contrib._redis_campaign",
+    "CampaignStatus": "voice_async.contrib._redis_campaign",
+    "campaign_status": "voice_async.contrib._redis_campaign",
+    "run_shard": "voice_async.contrib._redis_campaign",
+    "store_rows": "voice_async.contrib._redis_campaign",
 }
 
 __all__ = [
+    "CampaignStateLostError",
+    "CampaignStatus",
     "ExportPlan",
     "ExportSnapshotError",
     "OffsetWindow",
     "RedisRateLimiter",
+    "campaign_status",
     "export_window",
     "merge_parts",
     "plan_export",
+    "run_shard",
     "shard_of",
     "split_offsets",
+    "store_rows",
 ]
 
 
