@@ -66,6 +66,7 @@ __all__ = [
     "settings_from_env",
     "shutdown",
     "startup",
+    "worker_settings",
 ]
 
 ENV_REDIS_URL = "VOICE_ASYNC_REDIS_URL"
@@ -319,8 +320,30 @@ FUNCTIONS: list[Function] = [
 ]
 
 
+def worker_settings(
+    extra_functions: Iterable[Function | Callable[..., Awaitable[Any]]] = (), **overrides: Any
+) -> dict[str, Any]:
+    """A settings dict for ``arq.run_worker`` / ``arq.Worker``: voice_async's jobs,
+    startup and shutdown, the environment's options, plus your own jobs and overrides.
+
+    (arq reads a settings *class* through its own ``__dict__`` only, so
+    subclassing :class:`WorkerSettings` would silently drop its options; a
+    dict composes safely.)
+    """
+    return {
+        "functions": [*FUNCTIONS, *extra_functions],
+        "on_startup": startup,
+        "on_shutdown": shutdown,
+        **settings_from_env(),
+        **overrides,
+    }
+
+
 class WorkerSettings:
-    """``arq voice_async.contrib.arq.WorkerSettings``: every voice_async job, env-configured."""
+    """``arq voice_async.contrib.arq.WorkerSettings``: every voice_async job, env-configured.
+
+    To add your own jobs use :func:`worker_settings` (not a subclass).
+    """
 
     functions = FUNCTIONS
     on_startup = startup
