@@ -11,8 +11,9 @@ import argparse
 import sys
 
 from .._version import __version__
-from . import admin, calls, demo, emulator, export_merge, sessions
+from . import admin, calls, demo, emulator, sessions
 from ._common import EXIT_USAGE, add_global_options, run
+from .export_merge import register as register_export_merge
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,8 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     add_global_options(common)
     groups = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (demo, emulator, calls, sessions, admin, export_merge):
+    for module in (demo, emulator, calls, sessions, admin):
         module.register(groups, common)
+    register_export_merge(groups, common)
     return parser
 
 
