@@ -80,7 +80,16 @@ async def local_redis() -> AsyncIterator[str]:
             "--appendonly", "yes", "--save", "", stdout=asyncio.subprocess.DEVNULL,
         )
         try:
-            yield f"redis://127.0.0.1:{port}/0"  # create_pool retries until it answers
+            for _ in range(200):  # up in a few ms; wait so the first connection succeeds
+                try:
+                    _, writer = await asyncio.open_connection("127.0.0.1", port)
+                except OSError:
+                    await asyncio.sleep(0.02)
+                else:
+                    writer.close()
+                    await writer.wait_closed()
+                    break
+            yield f"redis://127.0.0.1:{port}/0"
         finally:
             proc.terminate()
             await proc.wait()
@@ -109,6 +118,9 @@ async def demo(args: argparse.Namespace) -> None:
                 async with AsyncVoiceClient(api_key=emu.api_key, base_url=emu.base_url) as client:
                     await run_export(redis, args, client)
             print(f"the emulator placed {emu.stats.calls_placed} calls for 120 rows")
+            job = await redis.enqueue_job("count_sessions", "appointments")
+            assert job is not None
+            print(f"your own job on the same workers: {await job.result()} appointments calls")
         finally:
             await redis.aclose()
             for worker in workers:

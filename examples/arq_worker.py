@@ -15,6 +15,7 @@ Without jobs of your own, arq's CLI does the same:
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
 from arq.worker import run_worker
@@ -31,5 +32,8 @@ async def count_sessions(ctx: dict[str, Any], agent_key: str) -> int:
 
 
 if __name__ == "__main__":
+    argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    ).parse_args()
     # A dict, not a WorkerSettings subclass: arq reads a class's own __dict__ only.
     run_worker(worker_settings([count_sessions]))  # type: ignore[arg-type]

@@ -173,8 +173,9 @@ def worker_env(redis_url: str, base_url: str, api_key: str, **extra: str) -> dic
         STATESET_VOICE_BASE_URL=base_url,
         STATESET_VOICE_API_KEY=api_key,
         VOICE_ASYNC_REDIS_URL=redis_url,
-        # A short job timeout: arq re-runs a dead worker's job timeout + 10 s later.
-        VOICE_ASYNC_JOB_TIMEOUT="5",
+        # A short job timeout: arq re-runs a dead worker's job timeout + 10 s later
+        # (tests whose jobs run longer pass their own).
+        VOICE_ASYNC_JOB_TIMEOUT="8",
         PYTHONUNBUFFERED="1",
     )
     env.update(extra)
