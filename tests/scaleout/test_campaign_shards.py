@@ -10,10 +10,13 @@ from typing import Any
 
 import pytest
 from arq.connections import ArqRedis
+from redis.asyncio import Redis
 
-from voice_async import AsyncVoiceClient, CallRow, InvalidRequestError
+from voice_async import AsyncVoiceClient, CallRow, CampaignResult, InvalidRequestError
 from voice_async.contrib._redis_campaign import (
+    RECORD_BATCH,
     CampaignStateLostError,
+    _Recorder,
     campaign_status,
     run_shard,
     store_rows,
@@ -181,3 +184,22 @@ async def test_lost_redis_data_fails_loudly(
         await run_shard(client, arq_redis, "gone", 0)
     with pytest.raises(CampaignStateLostError):
         await campaign_status(arq_redis, "gone")
+
+
+async def test_outcomes_being_written_when_the_shard_ends_are_not_lost(
+    arq_redis: ArqRedis, redis_server: RedisServer
+) -> None:
+    """The batch in flight when the run ends is awaited, never abandoned."""
+    other = Redis.from_url(redis_server.url)
+    try:
+        async with _Recorder(arq_redis, "ending", 0) as recorder:
+            await other.execute_command("CLIENT", "PAUSE", "300", "WRITE")
+            for i in range(RECORD_BATCH + 50):
+                recorder.add(CampaignResult(f"k{i}", "placed", session_id=f"vs_{i}", attempts=1))
+            await asyncio.sleep(0.1)  # the writer is now blocked inside its script call
+    finally:
+        await other.aclose()
+    recorded = await arq_redis.hgetall("voice_async:campaign:ending:results:0")
+    assert len(recorded) == RECORD_BATCH + 50
+    counts = await arq_redis.hgetall("voice_async:campaign:ending:counts:0")
+    assert counts == {b"placed": str(RECORD_BATCH + 50).encode()}

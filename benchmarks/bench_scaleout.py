@@ -1,0 +1,182 @@
+"""S1/S2: scale-out on arq workers -- windowed export and sharded campaign.
+
+    .venv/bin/python -m benchmarks.bench_scaleout [--quick] [--workers 1,2,4]
+
+Real components: a ``redis-server`` subprocess, ``python -m arq`` worker
+subprocesses (``voice_async.contrib.arq.WorkerSettings``), the emulator in its
+own process (``benchmarks._common.EmulatorProcess``, pinned to the last CPU).
+
+S1 export: ``--sessions`` (1,000,000) seeded sessions, ``--latency`` (20 ms)
+on every page; ``enqueue_export`` with two windows per worker, each window
+job at ``concurrency=8`` pages in flight, one job at a time per worker
+(``VOICE_ASYNC_MAX_JOBS=1``, so arq spreads the windows), then
+``merge_parts``.  Wall time from enqueue to merged file; speed-up vs 1 worker.
+
+S2 campaign: ``--rows`` (20,000) rows against an emulator limiting make-call
+to ``--limit`` (1,000) calls/s; ``enqueue_campaign(shards=4, rate=limit)``
+(burst a tenth of the rate), each shard at ``concurrency=8``; 4 shard jobs
+spread over the workers.  Achieved rate = rows / wall time (enqueue to last
+shard done), and the 429s the emulator still had to send.  Duplicates:
+the emulator's session count must equal the rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from arq.connections import ArqRedis, RedisSettings, create_pool
+
+from voice_async import AsyncVoiceClient, CallRow
+from voice_async.contrib import merge_parts
+from voice_async.contrib.arq import campaign_status, enqueue_campaign, enqueue_export
+
+from ._common import EmulatorProcess, Row, result
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.scaleout._procs import RedisServer, Workers, worker_env
+
+CASE = "S1"
+
+
+def rows(n: int) -> Iterator[CallRow]:
+    for i in range(n):
+        yield CallRow(to=f"+1555{i:07d}", from_="+15555550100", agent_key="appointments",
+                      key=f"bench-{i}")
+
+
+async def _with_workers(
+    emu: EmulatorProcess, redis: RedisServer, n: int, log_dir: Path, **env: str
+) -> Workers:
+    pool = Workers(worker_env(redis.url, emu.base_url, emu.api_key,
+                              VOICE_ASYNC_JOB_TIMEOUT="3600", **env), log_dir)
+    pool.start(n)
+    return pool
+
+
+async def export_once(
+    emu: EmulatorProcess, redis: RedisServer, arq: ArqRedis, n: int, tmp: Path
+) -> dict[str, Any]:
+    pool = await _with_workers(emu, redis, n, tmp / f"logs-export-{n}", VOICE_ASYNC_MAX_JOBS="1")
+    try:
+        await asyncio.sleep(2.0)  # let the workers import and connect before the clock starts
+        async with AsyncVoiceClient(api_key=emu.api_key, base_url=emu.base_url) as client:
+            started = time.perf_counter()
+            jobs = await enqueue_export(arq, tmp / f"parts-{n}", windows=2 * n, client=client,
+                                        concurrency=8)
+            counts = await jobs.wait(poll_delay=0.1)
+            total = await asyncio.to_thread(merge_parts, tmp / f"parts-{n}",
+                                            tmp / f"merged-{n}.jsonl")
+            wall = time.perf_counter() - started
+    finally:
+        await pool.stop_all()
+    assert sum(counts) == total
+    return {"workers": n, "sessions": total, "wall": wall, "rate": total / wall}
+
+
+async def campaign_once(
+    emu: EmulatorProcess, redis: RedisServer, arq: ArqRedis, n: int, n_rows: int,
+    limit: float, tmp: Path,
+) -> dict[str, Any]:
+    pool = await _with_workers(emu, redis, n, tmp / f"logs-campaign-{n}",
+                               VOICE_ASYNC_MAX_JOBS=str(max(1, 4 // n)))
+    campaign_id = f"bench-{n}"
+    try:
+        await asyncio.sleep(2.0)
+        started = time.perf_counter()
+        jobs = await enqueue_campaign(arq, rows(n_rows), campaign_id=campaign_id, shards=4,
+                                      rate=limit, concurrency=8)
+        await jobs.wait(poll_delay=0.1)
+        wall = time.perf_counter() - started
+    finally:
+        await pool.stop_all()
+    status = await campaign_status(arq, campaign_id)
+    return {"workers": n, "rows": n_rows, "placed": status.placed, "failed": status.failed,
+            "wall": wall, "rate": status.placed / wall}
+
+
+async def run_async(quick: bool, workers: list[int], sessions: int, latency: float,
+                    n_rows: int, limit: float) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    exports, campaigns = [], []
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = Path(scratch)
+        redis = RedisServer(tmp / "redis")
+        redis.start()
+        arq = await create_pool(RedisSettings.from_dsn(redis.url))
+        try:
+            with EmulatorProcess("--sessions", str(sessions), "--latency", str(latency)) as emu:
+                for n in workers:
+                    exports.append(await export_once(emu, redis, arq, n, tmp))
+                    print("export", exports[-1], flush=True)
+            for n in (min(workers), max(workers)):
+                with EmulatorProcess("--rate-limit", str(limit)) as emu:
+                    campaigns.append(
+                        await campaign_once(emu, redis, arq, n, n_rows, limit, tmp)
+                    )
+                    async with AsyncVoiceClient(api_key=emu.api_key, base_url=emu.base_url) as c:
+                        campaigns[-1]["sessions_created"] = (await c.sessions.list(limit=1)).total
+                print("campaign", campaigns[-1], flush=True)
+        finally:
+            await arq.aclose()
+            redis.stop()
+    return exports, campaigns
+
+
+def table(exports: list[dict[str, Any]], campaigns: list[dict[str, Any]], limit: float) -> str:
+    base = exports[0]["wall"]
+    lines = ["| export, workers | sessions | wall s | sessions/s | speed-up |",
+             "|---|--:|--:|--:|--:|"]
+    lines += [f"| {e['workers']} | {e['sessions']:,} | {e['wall']:.1f} | {e['rate']:,.0f} | "
+              f"{base / e['wall']:.2f}x |" for e in exports]
+    lines += ["", "| campaign, workers | rows | placed | failed | sessions created | wall s | "
+              "calls/s | of the limit |", "|---|--:|--:|--:|--:|--:|--:|--:|"]
+    lines += [f"| {c['workers']} | {c['rows']:,} | {c['placed']:,} | {c['failed']} | "
+              f"{c['sessions_created']:,} | {c['wall']:.1f} | {c['rate']:,.0f} | "
+              f"{c['rate'] / limit:.0%} |" for c in campaigns]
+    return "\n".join(lines)
+
+
+def run(quick: bool = False) -> list[Row]:
+    """The runner's entry point: S1 speed-up of the most workers vs one, S2 rate vs limit."""
+    sessions, n_rows = (200_000, 5_000) if quick else (1_000_000, 20_000)
+    exports, campaigns = asyncio.run(run_async(quick, [1, 2, 4], sessions, 0.02, n_rows, 1000.0))
+    print(table(exports, campaigns, 1000.0))
+    one, most = exports[0], exports[-1]
+    best = max(campaigns, key=lambda c: c["rate"])
+    return [
+        result("S1", f"export {one['sessions']:,} sessions, {most['workers']} workers vs 1",
+               sdk=most["rate"], baseline=one["rate"], baseline_name="1 worker",
+               unit="sessions/s", note="2 CPUs: see docs/scale-out.md"),
+        result("S2", f"campaign {n_rows:,} rows vs 1,000/s limit ({best['workers']} workers)",
+               sdk=best["rate"], baseline=1000.0, baseline_name="tenant limit",
+               unit="calls/s", target=0.9, note=f"{best['failed']} failed"),
+    ]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--workers", default="1,2,4")
+    parser.add_argument("--sessions", type=int, default=1_000_000)
+    parser.add_argument("--latency", type=float, default=0.02)
+    parser.add_argument("--rows", type=int, default=20_000)
+    parser.add_argument("--limit", type=float, default=1000.0)
+    args = parser.parse_args()
+    workers = [int(w) for w in args.workers.split(",")]
+    sessions = min(args.sessions, 200_000) if args.quick else args.sessions
+    exports, campaigns = asyncio.run(
+        run_async(args.quick, workers, sessions, args.latency, args.rows, args.limit)
+    )
+    print(table(exports, campaigns, args.limit))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
