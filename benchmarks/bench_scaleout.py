@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
 import sys
 import tempfile
 import time
@@ -43,6 +45,33 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.scaleout._procs import RedisServer, Workers, worker_env
 
 CASE = "S1"
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a live process (Linux ``/proc``; NaN elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU seconds spent by the workers and by the emulator since construction."""
+
+    def __init__(self, emu: EmulatorProcess, pool: Workers) -> None:
+        proc = emu._proc  # the emulator's child process (benchmarks._common)
+        self.emulator_pid = proc.pid if proc is not None else -1
+        self.worker_pids = [p.pid for p in pool.procs]
+        self.start = self._now()
+
+    def _now(self) -> tuple[float, float]:
+        workers = sum(cpu_seconds(pid) for pid in self.worker_pids)
+        return workers, cpu_seconds(self.emulator_pid)
+
+    def stop(self) -> dict[str, float]:
+        workers, emulator = self._now()
+        return {"worker_cpu": workers - self.start[0], "emulator_cpu": emulator - self.start[1]}
 
 
 def rows(n: int) -> Iterator[CallRow]:
@@ -66,6 +95,7 @@ async def export_once(
     pool = await _with_workers(emu, redis, n, tmp / f"logs-export-{n}", VOICE_ASYNC_MAX_JOBS="1")
     try:
         await asyncio.sleep(2.0)  # let the workers import and connect before the clock starts
+        meter = CpuMeter(emu, pool)
         async with AsyncVoiceClient(api_key=emu.api_key, base_url=emu.base_url) as client:
             started = time.perf_counter()
             jobs = await enqueue_export(arq, tmp / f"parts-{n}", windows=2 * n, client=client,
@@ -74,10 +104,13 @@ async def export_once(
             total = await asyncio.to_thread(merge_parts, tmp / f"parts-{n}",
                                             tmp / f"merged-{n}.jsonl")
             wall = time.perf_counter() - started
+        cpu = meter.stop()
     finally:
         await pool.stop_all()
     assert sum(counts) == total
-    return {"workers": n, "sessions": total, "wall": wall, "rate": total / wall}
+    return {"workers": n, "sessions": total, "wall": wall, "rate": total / wall,
+            "worker_us": 1e6 * cpu["worker_cpu"] / total,
+            "emulator_us": 1e6 * cpu["emulator_cpu"] / total}
 
 
 async def campaign_once(
@@ -89,20 +122,31 @@ async def campaign_once(
     campaign_id = f"bench-{n}"
     try:
         await asyncio.sleep(2.0)
+        meter = CpuMeter(emu, pool)
         started = time.perf_counter()
         jobs = await enqueue_campaign(arq, rows(n_rows), campaign_id=campaign_id, shards=4,
                                       rate=limit, concurrency=8)
         await jobs.wait(poll_delay=0.1)
         wall = time.perf_counter() - started
+        cpu = meter.stop()
     finally:
         await pool.stop_all()
     status = await campaign_status(arq, campaign_id)
+    attempts = 0
+    for shard in range(4):
+        results = await arq.hvals(f"voice_async:campaign:{campaign_id}:results:{shard}")
+        attempts += sum(json.loads(v)["attempts"] for v in results)
     return {"workers": n, "rows": n_rows, "placed": status.placed, "failed": status.failed,
-            "wall": wall, "rate": status.placed / wall}
+            "429s": attempts - status.placed - status.failed,
+            "wall": wall, "rate": status.placed / wall,
+            "worker_us": 1e6 * cpu["worker_cpu"] / n_rows,
+            "emulator_us": 1e6 * cpu["emulator_cpu"] / n_rows}
 
 
-async def run_async(quick: bool, workers: list[int], sessions: int, latency: float,
-                    n_rows: int, limit: float) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+async def run_async(
+    quick: bool, workers: list[int], sessions: int, latency: float, n_rows: int,
+    limit: float, only: str | None = None,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     exports, campaigns = [], []
     with tempfile.TemporaryDirectory() as scratch:
         tmp = Path(scratch)
@@ -111,10 +155,10 @@ async def run_async(quick: bool, workers: list[int], sessions: int, latency: flo
         arq = await create_pool(RedisSettings.from_dsn(redis.url))
         try:
             with EmulatorProcess("--sessions", str(sessions), "--latency", str(latency)) as emu:
-                for n in workers:
+                for n in workers if only != "campaign" else []:
                     exports.append(await export_once(emu, redis, arq, n, tmp))
                     print("export", exports[-1], flush=True)
-            for n in (min(workers), max(workers)):
+            for n in (min(workers), max(workers)) if only != "export" else ():
                 with EmulatorProcess("--rate-limit", str(limit)) as emu:
                     campaigns.append(
                         await campaign_once(emu, redis, arq, n, n_rows, limit, tmp)
@@ -129,16 +173,19 @@ async def run_async(quick: bool, workers: list[int], sessions: int, latency: flo
 
 
 def table(exports: list[dict[str, Any]], campaigns: list[dict[str, Any]], limit: float) -> str:
-    base = exports[0]["wall"]
-    lines = ["| export, workers | sessions | wall s | sessions/s | speed-up |",
-             "|---|--:|--:|--:|--:|"]
+    base = exports[0]["wall"] if exports else 1.0
+    lines = ["| export, workers | sessions | wall s | sessions/s | speed-up | "
+             "worker CPU/session | emulator CPU/session |", "|---|--:|--:|--:|--:|--:|--:|"]
     lines += [f"| {e['workers']} | {e['sessions']:,} | {e['wall']:.1f} | {e['rate']:,.0f} | "
-              f"{base / e['wall']:.2f}x |" for e in exports]
-    lines += ["", "| campaign, workers | rows | placed | failed | sessions created | wall s | "
-              "calls/s | of the limit |", "|---|--:|--:|--:|--:|--:|--:|--:|"]
+              f"{base / e['wall']:.2f}x | {e['worker_us']:.0f} us | {e['emulator_us']:.0f} us |"
+              for e in exports]
+    lines += ["", "| campaign, workers | rows | placed | failed | sessions created | 429s | "
+              "wall s | calls/s | of the limit | worker CPU/call | emulator CPU/call |",
+              "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"]
     lines += [f"| {c['workers']} | {c['rows']:,} | {c['placed']:,} | {c['failed']} | "
-              f"{c['sessions_created']:,} | {c['wall']:.1f} | {c['rate']:,.0f} | "
-              f"{c['rate'] / limit:.0%} |" for c in campaigns]
+              f"{c['sessions_created']:,} | {c['429s']} | {c['wall']:.1f} | {c['rate']:,.0f} | "
+              f"{c['rate'] / limit:.0%} | {c['worker_us']:.0f} us | {c['emulator_us']:.0f} us |"
+              for c in campaigns]
     return "\n".join(lines)
 
 
@@ -168,11 +215,12 @@ def main() -> int:
     parser.add_argument("--latency", type=float, default=0.02)
     parser.add_argument("--rows", type=int, default=20_000)
     parser.add_argument("--limit", type=float, default=1000.0)
+    parser.add_argument("--only", choices=("export", "campaign"), default=None)
     args = parser.parse_args()
     workers = [int(w) for w in args.workers.split(",")]
     sessions = min(args.sessions, 200_000) if args.quick else args.sessions
     exports, campaigns = asyncio.run(
-        run_async(args.quick, workers, sessions, args.latency, args.rows, args.limit)
+        run_async(args.quick, workers, sessions, args.latency, args.rows, args.limit, args.only)
     )
     print(table(exports, campaigns, args.limit))
     return 0

@@ -59,10 +59,10 @@ async def test_three_processes_together_stay_within_the_rate(redis_server: Redis
     assert len(grants) <= burst + rate * span + 5
 
 
-async def test_one_429_pauses_every_worker_and_halves_the_rate(
+async def test_one_429_pauses_every_worker_and_cuts_the_rate(
     redis: Redis, redis_server: RedisServer
 ) -> None:
-    first = RedisRateLimiter(redis, "campaign-x", rate=50)
+    first = RedisRateLimiter(redis, "campaign-x", rate=50, decrease=0.5)
     other_redis = Redis.from_url(redis_server.url)  # another connection, as another worker
     try:
         second = RedisRateLimiter(other_redis, "campaign-x", rate=50)
@@ -73,14 +73,16 @@ async def test_one_429_pauses_every_worker_and_halves_the_rate(
         started = time.monotonic()
         await second.acquire()
         assert time.monotonic() - started >= 1.3
-        await first.throttled(retry_after=None)  # default pause 1 s; halves again
+        await first.throttled(retry_after=None)  # default pause 1 s; cuts again
         assert (await first.state()).factor < 0.5
     finally:
         await other_redis.aclose()
 
 
 async def test_the_rate_recovers_with_time(redis: Redis) -> None:
-    limiter = RedisRateLimiter(redis, "recovering", rate=20, recovery=0.5, pause=0.1)
+    limiter = RedisRateLimiter(
+        redis, "recovering", rate=20, recovery=0.5, pause=0.1, decrease=0.5
+    )
     await limiter.throttled(retry_after=0)
     low = (await limiter.state()).factor
     await asyncio.sleep(0.4)
@@ -108,6 +110,7 @@ async def test_a_sleeper_rechecks_a_pause_that_started_meanwhile(redis: Redis) -
         ({"rate": 10, "burst": 11}, "burst"),
         ({"rate": 10, "burst": 0.5}, "burst"),
         ({"rate": 10, "min_factor": 0}, "min_factor"),
+        ({"rate": 10, "decrease": 1.5}, "decrease"),
     ],
 )
 def test_bad_settings_fail_before_anything_is_sent(kwargs: dict[str, float], field: str) -> None:
