@@ -21,7 +21,7 @@ from voice_async.contrib._redis_campaign import (
     run_shard,
     store_rows,
 )
-from voice_async.contrib.arq import enqueue_campaign
+from voice_async.contrib.arq import JobError, enqueue_campaign
 
 from ._procs import RedisServer, Workers
 
@@ -203,3 +203,17 @@ async def test_outcomes_being_written_when_the_shard_ends_are_not_lost(
     assert len(recorded) == RECORD_BATCH + 50
     counts = await arq_redis.hgetall("voice_async:campaign:ending:counts:0")
     assert counts == {b"placed": str(RECORD_BATCH + 50).encode()}
+
+
+async def test_refused_credentials_fail_the_shard_job_loudly(
+    emulator: Any, arq_redis: ArqRedis, workers: Callable[..., Workers]
+) -> None:
+    workers(1, STATESET_VOICE_API_KEY="sk_test_not_the_right_key_0000")
+    jobs = await enqueue_campaign(arq_redis, rows(5), campaign_id="refused", shards=1)
+    with pytest.raises(JobError) as caught:
+        await jobs.wait(timeout=60)
+    assert (caught.value.error_type, caught.value.status) == ("AuthenticationError", 401)
+    assert "not_the_right_key" not in str(caught.value)  # no secret in the error
+    status = await campaign_status(arq_redis, "refused")
+    assert (status.placed, status.failed, status.pending) == (0, 1, 4)
+    assert emulator.stats.calls_placed == 0

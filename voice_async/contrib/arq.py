@@ -47,8 +47,10 @@ from .._client import AsyncVoiceClient
 from .._errors import (
     APIConnectionError,
     APIResponseValidationError,
+    APIStatusError,
     InternalServerError,
     RateLimitError,
+    VoiceError,
 )
 from .._export_parts import ExportPlan, export_window, plan_export
 from ._redis_campaign import CampaignStatus, campaign_status, run_shard, store_rows
@@ -57,6 +59,7 @@ __all__ = [
     "FUNCTIONS",
     "CampaignStatus",
     "EnqueuedJobs",
+    "JobError",
     "WorkerSettings",
     "campaign_shard_job",
     "campaign_status",
@@ -147,12 +150,38 @@ def client_of(ctx: dict[Any, Any]) -> AsyncVoiceClient:
     return client
 
 
+class JobError(VoiceError):
+    """A job failed: what ``Job.result()`` / ``EnqueuedJobs.wait()`` raise.
+
+    arq hands a job's exception to the enqueuer by pickling it, and the SDK's
+    errors carry keyword-only details that pickle cannot rebuild; this one
+    keeps what the enqueuer needs: the original ``error_type`` (class name),
+    its message and HTTP ``status`` (or ``None``).
+    """
+
+    def __init__(self, message: str, error_type: str = "", status: int | None = None) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+        self.status = status
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (JobError, (str(self), self.error_type, self.status))
+
+    @classmethod
+    def from_error(cls, exc: VoiceError) -> JobError:
+        status = exc.status if isinstance(exc, APIStatusError) else None
+        return cls(f"{type(exc).__name__}: {exc}", type(exc).__name__, status)
+
+
 async def retry_transient(ctx: dict[Any, Any], work: Callable[[], Awaitable[T]]) -> T:
-    """Run ``work``; a transient API failure becomes ``arq.Retry`` with a growing delay."""
+    """Run ``work``; a transient API failure becomes ``arq.Retry`` with a growing delay,
+    any other SDK error a :class:`JobError` (the worker logs the original)."""
     try:
         return await work()
     except TRANSIENT as exc:
         raise Retry(defer=_RETRY_STEP * int(ctx.get("job_try", 1))) from exc
+    except VoiceError as exc:
+        raise JobError.from_error(exc) from None
 
 
 async def export_window_job(
