@@ -1,12 +1,15 @@
-"""Helpers shared by the benchmark scripts: emulator process, CPU pinning, rows.
+"""Helpers shared by the benchmark scripts: server processes, CPU pinning, rounds, rows.
 
 Conventions every ``bench_*.py`` module can rely on (see ``README.md``):
 
-* :class:`EmulatorProcess` runs ``python -m voice_async.testing`` in a child
+* :class:`LeanServer` runs ``benchmarks._lean_server`` (fixed, pre-encoded
+  answers) and :class:`EmulatorProcess` the full emulator, each in a child
   process, so the server's CPU is not charged to the client being measured.
-  On a machine with two or more CPUs it is pinned to the last CPU and
-  :func:`pin_client` pins the benchmark to the first: every compared client
-  then runs under the same conditions, without the server stealing its core.
+  On a machine with two or more CPUs the child is pinned to the last CPU and
+  :func:`pin_client` pins the benchmark to the first.
+* :func:`interleave` runs contenders back to back per round, in a rotating
+  order; :func:`ratio_summary` turns paired samples into the median of
+  per-round ratios with its min-max.
 * :func:`result` builds one row of the runner's table.
 """
 
@@ -19,7 +22,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from importlib import metadata
 from types import TracebackType
@@ -27,6 +30,7 @@ from typing import Any, Literal
 
 API_KEY = "sk_bench_0123456789abcdef"
 ADMIN_KEY = "adm_bench_0123456789abcdef"
+LEAN_SESSION_ID = "sess_lean_events"
 _BANNER = re.compile(r"running at (http://\S+)")
 
 Row = dict[str, Any]
@@ -39,27 +43,26 @@ def _cpus() -> list[int]:
     return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
 
 
-class EmulatorProcess:
-    """``python -m voice_async.testing`` on a free port; ``with`` starts and stops it.
+class ServerProcess:
+    """A server in a child process on a free port; ``with`` starts and stops it.
 
-    ``args`` are extra CLI options (``--sessions``, ``--latency``, ...).
-    Placed calls get ``--event-interval 3600`` by default: their simulated
-    conversations then sleep instead of burning the server's CPU mid-benchmark.
+    ``command`` is the ``python -m`` module and its options; the child prints a
+    ``running at http://...`` banner once it listens.  On two or more CPUs the
+    child is pinned to the last one (threads it starts later inherit this), so
+    its work is never charged to, nor competes with, the client being measured.
     """
 
-    def __init__(self, *args: str, pin: bool = True) -> None:
-        self.args = args if "--event-interval" in args else (*args, "--event-interval", "3600")
+    def __init__(self, module: str, *args: str, pin: bool = True) -> None:
+        self.command = [sys.executable, "-m", module, "--port", "0", *args]
         self.pin = pin
         self.base_url = ""
         self.api_key, self.admin_key = API_KEY, ADMIN_KEY
         self._proc: subprocess.Popen[str] | None = None
 
-    def __enter__(self) -> EmulatorProcess:
-        cmd = [sys.executable, "-m", "voice_async.testing", "--port", "0"]
-        cmd += ["--api-key", API_KEY, "--admin-key", ADMIN_KEY, *self.args]
-        self._proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    def __enter__(self) -> ServerProcess:
+        self._proc = subprocess.Popen(self.command, stdout=subprocess.PIPE, text=True)
         cpus = _cpus()
-        if self.pin and len(cpus) >= 2:  # threads it starts later inherit this
+        if self.pin and len(cpus) >= 2:
             os.sched_setaffinity(self._proc.pid, {cpus[-1]})
         assert self._proc.stdout is not None
         for line in self._proc.stdout:
@@ -67,7 +70,7 @@ class EmulatorProcess:
             if found:
                 self.base_url = found.group(1)
                 return self
-        raise RuntimeError(f"the emulator exited with code {self._proc.wait()}")
+        raise RuntimeError(f"{self.command[2]} exited with code {self._proc.wait()}")
 
     def __exit__(
         self,
@@ -88,8 +91,37 @@ class EmulatorProcess:
             proc.stdout.close()
 
 
+class EmulatorProcess(ServerProcess):
+    """``python -m voice_async.testing`` (the full emulator): informational rows only.
+
+    ``args`` are extra CLI options (``--sessions``, ``--latency``, ...).
+    Placed calls get ``--event-interval 3600`` by default: their simulated
+    conversations then sleep instead of burning the server's CPU mid-benchmark.
+    """
+
+    def __init__(self, *args: str, pin: bool = True) -> None:
+        args = args if "--event-interval" in args else (*args, "--event-interval", "3600")
+        keys = ("--api-key", API_KEY, "--admin-key", ADMIN_KEY)
+        super().__init__("voice_async.testing", *keys, *args, pin=pin)
+
+
+class LeanServer(ServerProcess):
+    """``benchmarks._lean_server``: fixed answers from pre-encoded bytes (the baseline server).
+
+    ``sessions`` to list, ``latency`` seconds per list page, ``events`` in the
+    one finished session whose id is :data:`LEAN_SESSION_ID`.
+    """
+
+    def __init__(
+        self, *, sessions: int = 1_000, latency: float = 0.0, events: int = 1_000, pin: bool = True
+    ) -> None:
+        options = ("--sessions", str(sessions), "--latency", str(latency), "--events", str(events))
+        super().__init__("benchmarks._lean_server", *options, pin=pin)
+        self.session_id = LEAN_SESSION_ID
+
+
 def pin_client() -> None:
-    """Pin this process to the first CPU (the emulator gets the last one)."""
+    """Pin this process to the first CPU (the server gets the last one)."""
     cpus = _cpus()
     if len(cpus) >= 2 and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {cpus[0]})
@@ -121,9 +153,82 @@ def best_wall_time(command: Sequence[str], repeat: int) -> float:
     best = float("inf")
     for _ in range(repeat):
         started = time.perf_counter()
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         best = min(best, time.perf_counter() - started)
     return best
+
+
+Sample = tuple[float, float]
+"""One measured batch: (operations per second, client CPU microseconds per operation)."""
+
+
+async def timed(work: Callable[[], Awaitable[int]]) -> Sample:
+    """Run ``work`` (returns how many operations it did) and measure it as a :data:`Sample`."""
+    with cpu_timer() as elapsed:
+        done = await work()
+    wall, cpu = elapsed()
+    return done / wall, cpu / done * 1e6
+
+
+async def interleave(
+    contenders: Mapping[str, Callable[[], Awaitable[Sample]]], rounds: int, warmup: bool = True
+) -> dict[str, list[Sample]]:
+    """One sample per contender per round; each round runs all of them back to back.
+
+    The order rotates between rounds and rounds are short, so a busy phase of
+    a shared machine is spread over every contender alike; comparing samples
+    *within* a round (:func:`paired`) then cancels most of the drift.
+    """
+    names = list(contenders)
+    if warmup:  # connections, caches, first-call costs
+        for name in names:
+            await contenders[name]()
+    samples: dict[str, list[Sample]] = {name: [] for name in names}
+    for index in range(rounds):
+        shift = index % len(names)
+        for name in names[shift:] + names[:shift]:
+            samples[name].append(await contenders[name]())
+    return samples
+
+
+def paired(mine: Sequence[Sample], theirs: Sequence[Sample]) -> tuple[float, float, float]:
+    """(median, min, max) over rounds of ``mine``'s rate divided by ``theirs`` in that round."""
+    ratios = [a[0] / b[0] for a, b in zip(mine, theirs, strict=True)]
+    return median(ratios), min(ratios), max(ratios)
+
+
+def cpu_us(samples: Sequence[Sample]) -> float:
+    """Median client CPU per operation over the rounds, in microseconds."""
+    return median([s[1] for s in samples])
+
+
+def versus(
+    case: str,
+    metric: str,
+    samples: Mapping[str, Sequence[Sample]],
+    sdk: str,
+    baseline: str,
+    *,
+    unit: str,
+    target: float | None = None,
+    note: str = "",
+) -> Row:
+    """A throughput row ``sdk`` vs ``baseline``: median of per-round ratios, min-max, CPU/op."""
+    mid, low, high = paired(samples[sdk], samples[baseline])
+    row = result(
+        case,
+        metric,
+        sdk=median([s[0] for s in samples[sdk]]),
+        baseline=median([s[0] for s in samples[baseline]]),
+        baseline_name=baseline,
+        unit=unit,
+        target=target,
+        ratio=mid,
+        note=note or f"{len(samples[sdk])} rounds",
+    )
+    row["range"] = (low, high)
+    row["cpu"] = (cpu_us(samples[sdk]), cpu_us(samples[baseline]))
+    return row
 
 
 @contextmanager

@@ -35,7 +35,18 @@ from ._common import Row, machine
 PACKAGE = "benchmarks"
 README = Path(__file__).with_name("README.md")
 START, END = "<!-- results:start -->", "<!-- results:end -->"
-COLUMNS = ("case", "metric", "SDK", "baseline", "ratio", "target", "ok", "note")
+COLUMNS = (
+    "case",
+    "metric",
+    "SDK",
+    "baseline",
+    "ratio",
+    "min-max",
+    "CPU us/op",
+    "target",
+    "ok",
+    "note",
+)
 
 
 def discover(only: Iterable[str] = ()) -> list[str]:
@@ -92,6 +103,11 @@ def _number(value: float, unit: str) -> str:
     return f"{text} {unit}".strip()
 
 
+def _pair(pair: Any, template: str) -> str:
+    """``range`` (min, max of the per-round ratios) or ``cpu`` (SDK, baseline us/op)."""
+    return template.format(*pair) if pair else ""
+
+
 def _cells(row: Mapping[str, Any]) -> list[str]:
     unit = str(row.get("unit", ""))
     ok = row.get("ok")
@@ -102,6 +118,8 @@ def _cells(row: Mapping[str, Any]) -> list[str]:
         _number(row.get("baseline", math.nan), unit)
         + (f" ({row['baseline_name']})" if row.get("baseline_name") else ""),
         _number(row.get("ratio", math.nan), "x"),
+        _pair(row.get("range"), "{:.2f}-{:.2f}"),
+        _pair(row.get("cpu"), "{:.1f} vs {:.1f}"),
         str(row.get("target", "")),
         "-" if ok is None else ("yes" if ok else "NO"),
         str(row.get("note", "")),

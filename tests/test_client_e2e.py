@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
-import attrs
 import pytest
 
 from voice_async import (
@@ -23,6 +22,7 @@ from voice_async import (
     InternalServerError,
     NotFoundError,
     RateLimitError,
+    Runtime,
     SessionStatus,
     Timeout,
     UnprocessableEntityError,
@@ -50,8 +50,8 @@ async def client(emu: Emulator) -> AsyncIterator[AsyncVoiceClient]:
         admin_key=emu.admin_key,
         base_url=emu.base_url,
         timeout=Timeout(total=2.0, connect=1.0),
+        runtime=Runtime(sleep=_no_wait),
     ) as c:
-        c._transport.runtime = attrs.evolve(c._transport.runtime, sleep=_no_wait)
         yield c
 
 
@@ -109,8 +109,9 @@ async def test_response_lost_after_placing_is_deduplicated(
 
 
 async def test_hang_times_out_then_retry_succeeds(emu: Emulator) -> None:
-    async with AsyncVoiceClient(api_key=emu.api_key, base_url=emu.base_url, timeout=0.3) as c:
-        c._transport.runtime = attrs.evolve(c._transport.runtime, sleep=_no_wait)
+    async with AsyncVoiceClient(
+        api_key=emu.api_key, base_url=emu.base_url, timeout=0.3, runtime=Runtime(sleep=_no_wait)
+    ) as c:
         emu.faults.script("hang", route="make_call", when="after")
         call = await c.make_call(**CALL)
     assert emu.stats.calls_placed == 1
@@ -119,9 +120,12 @@ async def test_hang_times_out_then_retry_succeeds(emu: Emulator) -> None:
 
 async def test_timeouts_exhaust_to_typed_error(emu: Emulator) -> None:
     async with AsyncVoiceClient(
-        api_key=emu.api_key, base_url=emu.base_url, timeout=0.2, max_retries=1
+        api_key=emu.api_key,
+        base_url=emu.base_url,
+        timeout=0.2,
+        max_retries=1,
+        runtime=Runtime(sleep=_no_wait),
     ) as c:
-        c._transport.runtime = attrs.evolve(c._transport.runtime, sleep=_no_wait)
         emu.faults.script("hang", "hang", route="get_session")
         with pytest.raises(APITimeoutError):
             await c.sessions.get("vs_nope")
@@ -244,6 +248,15 @@ async def test_user_session_is_not_closed(emu: Emulator) -> None:
         assert not mine.closed
         async with mine.get(f"{emu.base_url}/healthz") as resp:
             assert resp.status == 200
+
+
+async def test_a_closed_user_session_is_a_typed_error(emu: Emulator) -> None:
+    """Not aiohttp's raw ``RuntimeError('Session is closed')``."""
+    mine = aiohttp.ClientSession()
+    await mine.close()
+    async with AsyncVoiceClient(api_key=emu.api_key, base_url=emu.base_url, http_session=mine) as c:
+        with pytest.raises(ClientClosedError, match="http_session is closed"):
+            await c.sessions.list()
 
 
 async def test_use_after_close_is_a_clear_error(emu: Emulator) -> None:

@@ -68,7 +68,11 @@ def test_bad_base_urls(url: str) -> None:
         {"timeout": 0},
         {"timeout": "5"},
         {"deadline": 0},
+        {"deadline": float("nan")},
         {"max_connections": 0},
+        {"max_connections": 1.5},
+        {"max_response_bytes": 0},
+        {"max_response_bytes": "10"},
     ],
 )
 def test_bad_settings(kwargs: dict[str, object]) -> None:

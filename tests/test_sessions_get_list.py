@@ -210,7 +210,7 @@ field_values = (
 
 def _outcome(hook: Any, payload: Any) -> Any:
     try:
-        session = hook(payload, VoiceSession)
+        session = hook(payload, VoiceSession) if hook is not _structure_session else hook(payload)
     except (KeyError, TypeError, ValueError) as exc:
         return type(exc)
     values = attrs.astuple(session, recurse=False)

@@ -375,3 +375,66 @@ async def test_debug_log_line_per_request_is_redacted(
     )
     everything = "\n".join(lines) + str(info.value) + repr(info.value) + info.value.body_excerpt
     assert API_KEY not in everything and ADMIN_KEY not in everything
+
+
+# -- the error hierarchy (issue 15.6) ------------------------------------------------
+
+
+def test_api_error_covers_what_came_from_the_server_and_nothing_else() -> None:
+    from_server = [
+        voice_async.APIStatusError,
+        voice_async.RateLimitError,
+        voice_async.APIConnectionError,
+        voice_async.APITimeoutError,
+        voice_async.APIResponseValidationError,
+        voice_async.ResponseTooLargeError,
+        voice_async.EventStreamError,
+        voice_async.EventGapError,
+        voice_async.StreamUnauthorizedError,
+        voice_async.SessionNotFoundError,
+    ]
+    programming = [
+        voice_async.InvalidRequestError,
+        voice_async.ConfigurationError,
+        voice_async.MissingCredentialsError,
+        voice_async.ClientClosedError,
+    ]
+    for cls in from_server:
+        assert issubclass(cls, voice_async.APIError), cls
+    for cls in programming:
+        assert issubclass(cls, voice_async.VoiceError)
+        assert not issubclass(cls, voice_async.APIError), cls
+
+
+def test_stream_errors_can_also_be_their_http_peers() -> None:
+    """``EventStreamError`` and the status errors cooperate: one class can be both."""
+
+    class Unauthorized(voice_async.EventStreamError, AuthenticationError):
+        pass
+
+    class Missing(voice_async.EventStreamError, NotFoundError):
+        pass
+
+    for cls, status, code in ((Unauthorized, 401, 4001), (Missing, 404, 4004)):
+        error = cls("stream refused", close_code=code, status=status, request_id="req_1")
+        assert isinstance(error, APIStatusError) and isinstance(error, voice_async.APIError)
+        assert (error.status, error.close_code, error.request_id) == (status, code, "req_1")
+        assert str(error) == "stream refused" and len(error.headers) == 0
+    with pytest.raises(AuthenticationError):
+        raise Unauthorized("x", close_code=4001, status=401)
+
+
+async def test_status_error_keeps_repeated_headers(mocked_client: AsyncVoiceClient) -> None:
+    with aioresponses() as m:
+        m.get(
+            re.compile(r".*/voice-sessions/vs_1$"),
+            status=404,
+            payload=error_body("not_found"),
+            headers={"x-request-id": "req_9", "Link": "<a>; rel=x"},
+        )
+        with pytest.raises(NotFoundError) as info:
+            await mocked_client.sessions.get("vs_1")
+    headers = info.value.headers
+    assert headers["X-REQUEST-ID"] == "req_9" and headers.getall("link") == ["<a>; rel=x"]
+    with pytest.raises(TypeError):
+        headers["x-new"] = "read-only"  # type: ignore[index]

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from aioresponses import aioresponses
 
-from voice_async import AsyncVoiceClient, InvalidRequestError
+from voice_async import AsyncVoiceClient, ConfigurationError, InvalidRequestError, Timeout
 
 GOOD: dict[str, Any] = {
     "to": "+15555555678",
@@ -98,6 +98,9 @@ async def test_ids_are_path_safe(mocked_client: AsyncVoiceClient, session_id: An
         {"max_call_seconds": 1.5},
         {"model": ""},
         {"if_match": "4", "model": "m"},
+        {"temperature": float("nan")},
+        {"temperature": float("inf")},
+        {"temperature": True},
     ],
 )
 async def test_runtime_config_update_rejects_bad_input(
@@ -117,3 +120,47 @@ def test_metadata_size_is_utf8_bytes_as_sent() -> None:
     assert metadata(accented) == accented
     with pytest.raises(InvalidRequestError):
         metadata({"note": "é" * 8200})
+
+
+BAD_TIMEOUTS: list[Any] = [
+    0,
+    -1,
+    "5",
+    True,
+    float("nan"),
+    float("inf"),
+    Timeout(total=-1),
+    Timeout(total=5, connect=0),
+    Timeout(total=float("nan")),
+]
+
+
+@pytest.mark.parametrize("timeout", BAD_TIMEOUTS, ids=repr)
+async def test_a_bad_per_call_timeout_is_a_bad_argument(
+    mocked_client: AsyncVoiceClient, timeout: Any
+) -> None:
+    """The same error type as every other bad argument, on every endpoint, nothing sent."""
+    calls = {
+        "make_call": lambda: mocked_client.make_call(**GOOD, timeout=timeout),
+        "forward_incoming": lambda: mocked_client.calls.forward_incoming({}, timeout=timeout),
+        "sessions.get": lambda: mocked_client.sessions.get("vs_1", timeout=timeout),
+        "sessions.list": lambda: mocked_client.sessions.list(timeout=timeout),
+        "admin.get": lambda: mocked_client.admin.get_runtime_config("tn_1", timeout=timeout),
+        "admin.update": lambda: mocked_client.admin.update_runtime_config(
+            "tn_1", voice="alloy", timeout=timeout
+        ),
+    }
+    with aioresponses() as m:
+        for name, call in calls.items():
+            with pytest.raises(InvalidRequestError) as info:
+                await call()
+            assert not isinstance(info.value, ConfigurationError), name
+            assert info.value.field.startswith("timeout"), name
+        assert not m.requests
+
+
+@pytest.mark.parametrize("timeout", BAD_TIMEOUTS, ids=repr)
+def test_a_bad_constructor_timeout_is_a_configuration_error(timeout: Any) -> None:
+    """Same check, reported as configuration: the client cannot be built."""
+    with pytest.raises(ConfigurationError, match="timeout"):
+        AsyncVoiceClient(api_key="sk_test_0123456789abcdef", timeout=timeout)

@@ -9,7 +9,14 @@ import aiohttp
 import attrs
 
 from ._aio import AsyncClosing
-from ._config import DEFAULT_MAX_CONNECTIONS, ClientConfig, Timeout
+from ._config import (
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    UNSET,
+    ClientConfig,
+    Timeout,
+    Unset,
+)
 from ._models import Call
 from ._retry import RetryPolicy
 from ._runtime import Runtime
@@ -38,6 +45,13 @@ class AsyncVoiceClient(AsyncClosing):
     "in progress" -- and to POST only with an idempotency key.
     ``retry_policy`` tunes the backoff (its ``max_retries`` is used unless
     ``max_retries`` is also given).  ``max_connections`` caps the pool.
+    ``max_response_bytes`` (default 10 MiB) caps every response body, success
+    or error, while it streams in: past it the call raises
+    :class:`ResponseTooLargeError` (not retried) and memory stays bounded
+    whatever a broken server or proxy sends.  ``default_headers`` are sent
+    on every request (they cannot set ``Authorization``, ``x-admin-key`` or
+    ``Idempotency-Key``); every endpoint method also takes ``extra_headers=``
+    for one call, and :meth:`with_options` gives a view with other settings.
     Pass ``http_session`` to reuse your own ``aiohttp.ClientSession`` (the
     client will not close it).  ``runtime`` swaps how the client sleeps
     between retries, draws jitter and reads the clock (see :class:`Runtime`):
@@ -54,7 +68,9 @@ class AsyncVoiceClient(AsyncClosing):
         max_retries: int | None = None,
         deadline: float | None = None,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         allow_insecure_http: bool = False,
+        default_headers: Mapping[str, str] | None = None,
         http_session: aiohttp.ClientSession | None = None,
         retry_policy: RetryPolicy | None = None,
         runtime: Runtime | None = None,
@@ -68,15 +84,57 @@ class AsyncVoiceClient(AsyncClosing):
             deadline=deadline,
             max_connections=max_connections,
             allow_insecure_http=allow_insecure_http,
+            max_response_bytes=max_response_bytes,
+            default_headers=default_headers,
         )
         if retry_policy is not None and max_retries is not None:
             retry_policy = attrs.evolve(retry_policy, max_retries=self.config.max_retries)
-        self._transport = Transport(
-            self.config, session=http_session, retry_policy=retry_policy, runtime=runtime
+        self._attach(
+            Transport(
+                self.config, session=http_session, retry_policy=retry_policy, runtime=runtime
+            ),
+            owns_pool=True,
         )
-        self.calls = CallsResource(self._transport)
-        self.sessions = SessionsResource(self._transport)
-        self.admin = AdminResource(self._transport)
+
+    def _attach(self, transport: Transport, *, owns_pool: bool) -> None:
+        self.config = transport.config
+        self._transport = transport
+        self._owns_pool = owns_pool
+        self.calls = CallsResource(transport)
+        self.sessions = SessionsResource(transport)
+        self.admin = AdminResource(transport)
+
+    def with_options(
+        self,
+        *,
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+        deadline: float | Unset | None = UNSET,
+        default_headers: Mapping[str, str] | None = None,
+    ) -> AsyncVoiceClient:
+        """A view of this client with some settings changed, over the same pool.
+
+        Like openai-python's ``with_options``: no new connections, so it is
+        cheap enough to call per request::
+
+            slow = client.with_options(timeout=120, max_retries=5)
+            await slow.admin.get_runtime_config("tn_1")
+
+        Omitted settings are kept; ``deadline=None`` removes the deadline;
+        ``default_headers`` are merged over the client's.  Closing the view
+        does not close the pool (close the client that created it); once
+        that client is closed, the view is closed too.  A bad value raises
+        :class:`InvalidRequestError`.
+        """
+        transport = self._transport.with_options(
+            timeout=timeout,
+            max_retries=max_retries,
+            deadline=deadline,
+            default_headers=default_headers,
+        )
+        view = object.__new__(AsyncVoiceClient)
+        view._attach(transport, owns_pool=False)
+        return view
 
     async def make_call(
         self,
@@ -87,6 +145,7 @@ class AsyncVoiceClient(AsyncClosing):
         metadata: Mapping[str, Any] | None = None,
         idempotency_key: str | None = None,
         timeout: float | Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> Call:
         """Place an outbound call; see :meth:`CallsResource.create`."""
         return await self.calls.create(
@@ -96,6 +155,7 @@ class AsyncVoiceClient(AsyncClosing):
             metadata=metadata,
             idempotency_key=idempotency_key,
             timeout=timeout,
+            extra_headers=extra_headers,
         )
 
     @property
@@ -107,8 +167,13 @@ class AsyncVoiceClient(AsyncClosing):
         return self._transport.closed
 
     async def aclose(self) -> None:
-        """Close the connection pool (if the client created it).  Safe to repeat."""
-        await self._transport.aclose()
+        """Close the connection pool (if the client created it).  Safe to repeat.
+
+        On a :meth:`with_options` view this does nothing: the pool belongs to
+        the client the view came from.
+        """
+        if self._owns_pool:
+            await self._transport.aclose()
 
     def __repr__(self) -> str:
         cfg = self.config

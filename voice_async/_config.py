@@ -7,14 +7,30 @@ so a misconfigured client fails before it sends anything.  Keys are wrapped in
 
 from __future__ import annotations
 
+import enum
 import ipaddress
 import os
 from collections.abc import Mapping
+from typing import Final
 
 import attrs
 from yarl import URL
 
-from ._errors import ConfigurationError, MissingCredentialsError
+from . import _validate as check
+from ._errors import ConfigurationError, InvalidRequestError, MissingCredentialsError
+from ._timeout import Timeout
+
+__all__ = ["UNSET", "ClientConfig", "Secret", "Timeout", "Unset", "check_base_url", "mask"]
+
+
+class Unset(enum.Enum):
+    """Type of :data:`UNSET`: "not given", where ``None`` is a meaningful value."""
+
+    UNSET = "UNSET"
+
+
+#: ``with_options(deadline=UNSET)`` keeps the deadline; ``deadline=None`` removes it.
+UNSET: Final = Unset.UNSET
 
 DEFAULT_BASE_URL = "https://voice.stateset.app"
 ENV_API_KEY = "STATESET_VOICE_API_KEY"
@@ -22,6 +38,8 @@ ENV_ADMIN_KEY = "STATESET_ADMIN_API_KEY"
 ENV_BASE_URL = "STATESET_VOICE_BASE_URL"
 DEFAULT_MAX_RETRIES = 2
 DEFAULT_MAX_CONNECTIONS = 100
+#: 10 MiB: far above any answer of the API, far below what hurts a process.
+DEFAULT_MAX_RESPONSE_BYTES = 10 * 2**20
 
 
 def mask(value: str) -> str:
@@ -47,30 +65,6 @@ class Secret:
         return f"Secret({mask(self._value)!r})"
 
     __str__ = __repr__
-
-
-@attrs.frozen
-class Timeout:
-    """Per-attempt timeouts in seconds (``None`` disables one).
-
-    ``total`` bounds one HTTP attempt from connect to the last body byte;
-    ``connect`` bounds getting a connection (pool wait included).  The overall
-    ``deadline`` of :class:`ClientConfig` bounds all attempts of one call
-    together, retries and backoff included.
-    """
-
-    total: float | None = 60.0
-    connect: float | None = 10.0
-
-
-def to_timeout(value: float | Timeout | None) -> Timeout:
-    if value is None:
-        return Timeout()
-    if isinstance(value, Timeout):
-        return value
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise ConfigurationError("timeout must be a positive number of seconds or a Timeout")
-    return Timeout(total=float(value), connect=min(float(value), Timeout().connect or 10.0))
 
 
 def is_loopback(host: str | None) -> bool:
@@ -122,6 +116,9 @@ class ClientConfig:
     max_retries: int
     deadline: float | None
     max_connections: int
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    #: Sent on every request (after User-Agent/Accept, before credentials).
+    default_headers: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def resolve(
@@ -135,16 +132,27 @@ class ClientConfig:
         deadline: float | None,
         max_connections: int,
         allow_insecure_http: bool,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        default_headers: Mapping[str, str] | None = None,
         env: Mapping[str, str] | None = None,
     ) -> ClientConfig:
         env = os.environ if env is None else env
-        retries = DEFAULT_MAX_RETRIES if max_retries is None else max_retries
-        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-            raise ConfigurationError("max_retries must be an int >= 0")
-        if deadline is not None and deadline <= 0:
-            raise ConfigurationError("deadline must be a positive number of seconds")
-        if max_connections < 1:
-            raise ConfigurationError("max_connections must be >= 1")
+        # The same checks as per-call arguments (``_validate``); at construction
+        # a bad value is a configuration error.
+        try:
+            retries = check.integer(
+                "max_retries",
+                DEFAULT_MAX_RETRIES if max_retries is None else max_retries,
+                minimum=0,
+            )
+            if deadline is not None:
+                deadline = check.seconds("deadline", deadline)
+            check.integer("max_connections", max_connections, minimum=1)
+            check.integer("max_response_bytes", max_response_bytes, minimum=1)
+            resolved_timeout = Timeout() if timeout is None else check.timeout(timeout)
+            headers = check.headers("default_headers", default_headers or {})
+        except InvalidRequestError as exc:
+            raise ConfigurationError(str(exc)) from None
         return cls(
             base_url=check_base_url(
                 base_url or env.get(ENV_BASE_URL) or DEFAULT_BASE_URL,
@@ -152,11 +160,40 @@ class ClientConfig:
             ),
             api_key=_secret(api_key, env, ENV_API_KEY),
             admin_key=_secret(admin_key, env, ENV_ADMIN_KEY),
-            timeout=to_timeout(timeout),
+            timeout=resolved_timeout,
             max_retries=retries,
             deadline=deadline,
             max_connections=max_connections,
+            max_response_bytes=max_response_bytes,
+            default_headers=tuple(headers.items()),
         )
+
+    def evolve(
+        self,
+        *,
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+        deadline: float | Unset | None = UNSET,
+        default_headers: Mapping[str, str] | None = None,
+    ) -> ClientConfig:
+        """This config with the given settings changed (``None``/``UNSET``: kept).
+
+        Per-call-style options: a bad value is an :class:`InvalidRequestError`.
+        ``default_headers`` are merged over the current ones, name by name.
+        """
+        changes: dict[str, object] = {}
+        if timeout is not None:
+            changes["timeout"] = check.timeout(timeout)
+        if max_retries is not None:
+            changes["max_retries"] = check.integer("max_retries", max_retries, minimum=0)
+        if deadline is not UNSET:
+            changes["deadline"] = None if deadline is None else check.seconds("deadline", deadline)
+        if default_headers is not None:
+            merged = {k.lower(): (k, v) for k, v in self.default_headers}
+            for name, value in check.headers("default_headers", default_headers).items():
+                merged[name.lower()] = (name, value)
+            changes["default_headers"] = tuple(merged.values())
+        return attrs.evolve(self, **changes)  # type: ignore[arg-type]
 
     def require_api_key(self) -> Secret:
         if self.api_key is None:

@@ -1,6 +1,7 @@
-"""The single cattrs converter between wire JSON and the models.
+"""The single converter between wire JSON and the models.
 
-Conversion happens here and only here.  The rules it applies:
+Conversion happens here and only here (the wire rules are written down in
+``docs/wire-contract.md``).  The rules it applies:
 
 * datetimes are ISO 8601 on the wire and *aware* ``datetime`` in Python
   (a trailing ``Z`` is UTC; a naive value is taken as UTC);
@@ -8,7 +9,12 @@ Conversion happens here and only here.  The rules it applies:
 * a ``SomeEnum | str`` field keeps an unknown value as the plain string;
 * unknown fields land in the model's ``extra`` mapping;
 * types are checked strictly enough that a wrong JSON type is an error, not a
-  silently stringified dict.
+  silently stringified dict; ``NaN``/``Infinity`` are invalid numbers.
+
+Decoding runs the functions ``_decoders.make_decoder`` generates from each
+model's fields (:data:`DECODERS`): fast, and unable to miss a field added to
+a model.  cattrs' own generated hooks stay registered as the reference the
+tests compare them with, and cattrs does the (cold) unstructuring.
 
 Every decoding failure surfaces as :class:`APIResponseValidationError`, so a
 malformed response can never leak a ``KeyError`` or cattrs exception.
@@ -17,22 +23,32 @@ malformed response can never leak a ``KeyError`` or cattrs exception.
 from __future__ import annotations
 
 import enum
+import json
 import re
-import sys
-import types
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
-from typing import Any, TypeVar, Union, get_args, get_origin
+from typing import Any, TypeVar
 
 import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
+from ._decoders import (
+    NATIVE_ISO,
+    enum_of,
+    explain,
+    json_object,
+    make_decoder,
+    strict_bool,
+    strict_float,
+    strict_int,
+    strict_str,
+    wire_name,
+)
 from ._errors import APIResponseValidationError
 from ._models import (
     AgentResponseData,
     Call,
-    Direction,
     ErrorData,
     EventData,
     EventType,
@@ -41,7 +57,6 @@ from ._models import (
     SessionEvent,
     SessionPage,
     SessionStartedData,
-    SessionStatus,
     SessionStatusData,
     ToolCallData,
     ToolResultData,
@@ -51,12 +66,11 @@ from ._models import (
 )
 
 T = TypeVar("T")
-E = TypeVar("E", bound=enum.Enum)
 
 converter = cattrs.Converter(forbid_extra_keys=False, detailed_validation=False)
 
 _FRACTION = re.compile(r"(\.\d+)")
-_NATIVE_ISO = sys.version_info >= (3, 11)
+_NATIVE_ISO = NATIVE_ISO  # tests switch it off to check the tolerant path agrees
 
 
 def parse_datetime(value: object) -> datetime:
@@ -96,52 +110,25 @@ def format_datetime(value: datetime) -> str:
     return aware.isoformat().replace("+00:00", "Z")
 
 
-def _strict_str(value: object, _: object) -> str:
-    if isinstance(value, str):
-        return value
-    raise TypeError(f"expected a string, got {type(value).__name__}")
+def _hook(check: Callable[[object], T]) -> Callable[[object, object], T]:
+    """A strict check of ``_decoders`` as a cattrs hook (which also gets the type)."""
+    return lambda value, _: check(value)
 
 
-def _strict_int(value: object, _: object) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    raise TypeError(f"expected an integer, got {type(value).__name__}")
-
-
-def _strict_float(value: object, _: object) -> float:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return value  # keep ints as ints: 186 stays 186
-    raise TypeError(f"expected a number, got {type(value).__name__}")
-
-
-def _strict_bool(value: object, _: object) -> bool:
-    if isinstance(value, bool):
-        return value
-    raise TypeError(f"expected a boolean, got {type(value).__name__}")
-
-
-def _json_object(value: object, _: object) -> Mapping[str, Any]:
-    if type(value) is dict or isinstance(value, Mapping):
-        return dict(value)
-    raise TypeError(f"expected a JSON object, got {type(value).__name__}")
+_strict_str = _hook(strict_str)
+_strict_int = _hook(strict_int)
+_strict_float = _hook(strict_float)
+_strict_bool = _hook(strict_bool)
+_json_object = _hook(json_object)
 
 
 def _is_enum_or_str(tp: Any) -> bool:
-    if get_origin(tp) not in (Union, types.UnionType):
-        return False
-    args = get_args(tp)
-    return (
-        len(args) == 2
-        and isinstance(args[0], type)
-        and issubclass(args[0], enum.Enum)
-        and args[1] is str
-    )
+    return enum_of(tp) is not None
 
 
 def _enum_or_str_hook(tp: Any) -> Callable[[object, object], object]:
-    enum_cls: type[enum.Enum] = get_args(tp)[0]
+    enum_cls = enum_of(tp)
+    assert enum_cls is not None
     members = {m.value: m for m in enum_cls}
 
     def hook(value: object, _: object) -> object:
@@ -165,18 +152,14 @@ converter.register_unstructure_hook_func(
 )
 
 
-def _wire_name(name: str) -> str:
-    return name[:-1] if name.endswith("_") else name
-
-
 def _register_model(cls: type[Any]) -> None:
     """Structure/unstructure hooks honouring renames and the ``extra`` bag."""
     fields = attrs.fields(cls)
-    renames = {f.name: override(rename=_wire_name(f.name)) for f in fields if f.name.endswith("_")}
+    renames = {f.name: override(rename=wire_name(f.name)) for f in fields if f.name.endswith("_")}
     has_extra = any(f.name == "extra" for f in fields)
     if has_extra:
         renames["extra"] = override(omit=True)
-    known = frozenset(_wire_name(f.name) for f in fields if f.name != "extra")
+    known = frozenset(wire_name(f.name) for f in fields if f.name != "extra")
     structure = make_dict_structure_fn(cls, converter, **renames)  # type: ignore[arg-type]
     unstructure = make_dict_unstructure_fn(cls, converter, **renames)  # type: ignore[arg-type]
 
@@ -196,13 +179,17 @@ def _register_model(cls: type[Any]) -> None:
             out = {**obj.extra, **out}
         return out
 
-    converter.register_structure_hook(cls, structure_hook)
+    fast = make_decoder(cls, parse_datetime)
+    converter.register_structure_hook(cls, lambda data, _: fast(data))
     converter.register_unstructure_hook(cls, unstructure_hook)
     _STRUCTURE_HOOKS[cls] = structure_hook
+    DECODERS[cls] = fast
 
 
-#: The hooks made by ``_register_model``, for callers that skip the dispatch.
+#: cattrs' generated hooks: the reference the fast decoders are tested against.
 _STRUCTURE_HOOKS: dict[type[Any], Callable[[object, object], Any]] = {}
+#: The decoders generated from each model's fields (``_decoders``): what runs.
+DECODERS: dict[type[Any], Callable[[object], Any]] = {}
 
 
 EVENT_DATA: dict[str, type[Any]] = {
@@ -221,99 +208,27 @@ for _cls in (Call, VoiceSession, RuntimeConfig, *dict.fromkeys(EVENT_DATA.values
     _register_model(_cls)
 
 _EVENT_TYPES = {m.value: m for m in EventType}
-_EVENT_DATA_HOOKS = {type_: _STRUCTURE_HOOKS[cls] for type_, cls in EVENT_DATA.items()}
+_EVENT_DATA_DECODERS = {type_: DECODERS[cls] for type_, cls in EVENT_DATA.items()}
 
 
-def _structure_event(obj: object, _: object) -> SessionEvent:
-    """Hand-written because ``data``'s type depends on ``type`` (and it is hot).
+def _event_data(event: dict[str, Any]) -> EventData:
+    """An event's ``data``: typed for the contract's types, the raw object for others.
 
-    A live stream decodes every frame here, so the common case (a ``dict``
-    with well-typed fields) is checked with ``type(...) is`` and the data hook
-    is called without the converter's dispatch; anything else goes through
-    the same strict checks as everywhere.
+    Called by the generated ``SessionEvent`` decoder once ``type`` was checked.
     """
-    if type(obj) is not dict and not isinstance(obj, Mapping):
-        raise TypeError("expected a JSON object for SessionEvent")
-    type_ = obj["type"]
-    if type(type_) is not str:
-        type_ = _strict_str(type_, None)
-    raw_data = obj.get("data")
-    if raw_data is None:
-        raw_data = {}
-    elif type(raw_data) is not dict:
-        raw_data = _json_object(raw_data, None)
-    hook = _EVENT_DATA_HOOKS.get(type_)
-    data: EventData = dict(raw_data) if hook is None else hook(raw_data, None)
-    session_id, seq = obj["session_id"], obj["seq"]
-    return SessionEvent(
-        _EVENT_TYPES.get(type_, type_),
-        session_id if type(session_id) is str else _strict_str(session_id, None),
-        seq if type(seq) is int else _strict_int(seq, None),
-        parse_datetime(obj["ts"]),
-        data,
-    )
+    raw = event.get("data")
+    decode = _EVENT_DATA_DECODERS.get(event["type"])
+    if decode is None:
+        return {} if raw is None else json_object(raw)
+    return decode({} if raw is None else raw)  # type: ignore[no-any-return]
 
 
-def _text(value: object) -> str:
-    return value if type(value) is str else _strict_str(value, None)
+DECODERS[SessionEvent] = make_decoder(SessionEvent, parse_datetime, {"data": _event_data})
+_structure_event = DECODERS[SessionEvent]
 
 
-def _optional_text(value: object) -> str | None:
-    return None if value is None else _text(value)
-
-
-def _optional_time(value: object) -> datetime | None:
-    return None if value is None else parse_datetime(value)
-
-
-def _member(value: object, members: Mapping[str, E]) -> E | str:
-    """An enum member, or the string itself when this SDK does not know it."""
-    text = _text(value)
-    return members.get(text, text)
-
-
-_STATUSES = {m.value: m for m in SessionStatus}
-_DIRECTIONS = {m.value: m for m in Direction}
-_SESSION_WIRE_NAMES = frozenset(
-    _wire_name(f.name) for f in attrs.fields(VoiceSession) if f.name != "extra"
-)
-
-
-def _structure_session(obj: object, _: object = None) -> VoiceSession:
-    """Hand-written twin of the generated ``VoiceSession`` hook: list pages are hot.
-
-    Twice as fast as the generated one (no per-field dispatch, ``type(...)
-    is`` fast paths, one pass for extras), with exactly its rules: required
-    keys raise ``KeyError`` when missing, optional ones take their default,
-    ``null`` is accepted only where the field is optional, unknown enum
-    values stay strings, unknown keys (``from_`` and ``extra`` included) go
-    to ``extra``.  ``_STRUCTURE_HOOKS[VoiceSession]`` keeps the generated
-    hook, which the property tests use as the reference.
-    """
-    if type(obj) is not dict and not isinstance(obj, Mapping):
-        raise TypeError("expected a JSON object for VoiceSession")
-    get = obj.get
-    duration = get("duration_seconds")
-    known = _SESSION_WIRE_NAMES
-    return VoiceSession(
-        id=_text(obj["id"]),
-        status=_member(obj["status"], _STATUSES),
-        direction=_member(obj["direction"], _DIRECTIONS),
-        to=_text(obj["to"]),
-        from_=_text(obj["from"]),
-        agent_key=_text(obj["agent_key"]),
-        created_at=parse_datetime(obj["created_at"]),
-        tenant_id=_optional_text(get("tenant_id")),
-        started_at=_optional_time(get("started_at")),
-        ended_at=_optional_time(get("ended_at")),
-        duration_seconds=None if duration is None else _strict_float(duration, None),
-        call_sid=_optional_text(get("call_sid")),
-        metadata=_json_object(obj["metadata"], None) if "metadata" in obj else {},
-        extra={} if known.issuperset(obj) else {k: v for k, v in obj.items() if k not in known},
-    )
-
-
-converter.register_structure_hook(VoiceSession, _structure_session)
+#: The generated ``VoiceSession`` decoder, called directly for each item of a page.
+_structure_session = DECODERS[VoiceSession]
 
 
 def _unstructure_event(event: SessionEvent) -> dict[str, Any]:
@@ -327,8 +242,27 @@ def _unstructure_event(event: SessionEvent) -> dict[str, Any]:
     }
 
 
-converter.register_structure_hook(SessionEvent, _structure_event)
+converter.register_structure_hook(SessionEvent, lambda data, _: _structure_event(data))
 converter.register_unstructure_hook(SessionEvent, _unstructure_event)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+_STRICT_JSON = json.JSONDecoder(parse_constant=_reject_constant)
+
+
+def loads(data: bytes | str) -> Any:
+    """``json.loads`` for server bodies and frames, rejecting ``NaN`` and ``Infinity``.
+
+    Python's ``json`` accepts those tokens although JSON has no such numbers;
+    a value carrying one anywhere (``metadata`` included) would make every
+    later JSON export of it invalid.  Same speed as ``json.loads`` (the hook
+    runs only when such a token is met); raises ``ValueError`` like it.
+    """
+    text = data.decode("utf-8") if isinstance(data, (bytes, bytearray)) else data
+    return _STRICT_JSON.decode(text)
 
 
 def _excerpt(payload: object) -> str:
@@ -337,13 +271,20 @@ def _excerpt(payload: object) -> str:
 
 def structure(payload: object, cls: type[T]) -> T:
     """Decode ``payload`` into ``cls``, raising only the SDK's error type."""
+    decode = DECODERS.get(cls)  # skips cattrs' dispatch for the models
     try:
-        return converter.structure(payload, cls)
+        return decode(payload) if decode is not None else converter.structure(payload, cls)
     except Exception as exc:
         raise APIResponseValidationError(
-            f"response did not match {cls.__name__}: {type(exc).__name__}: {exc}"[:300],
+            f"response did not match {cls.__name__}: {_why(decode, payload, exc)}"[:300],
             body_excerpt=_excerpt(payload),
         ) from exc
+
+
+def _why(decode: Callable[[object], Any] | None, payload: object, exc: Exception) -> str:
+    """The first bad field and why, when the decoder can tell; else the exception."""
+    found = None if decode is None else explain(decode, payload)
+    return found or f"{type(exc).__name__}: {exc}"
 
 
 def unstructure(model: Any) -> Any:
@@ -359,8 +300,8 @@ def _optional(payload: Mapping[str, Any], key: str, kind: type[Any], default: An
     if value is None:
         return default
     if kind is int:
-        return _strict_int(value, None)
-    return _strict_bool(value, None)
+        return strict_int(value)
+    return strict_bool(value)
 
 
 @attrs.frozen
@@ -419,12 +360,27 @@ def split_page(payload: object, *, limit: int, offset: int) -> RawPage:
         raise _page_error(payload, exc) from exc
 
 
+def _first_bad(items: list[Any]) -> int:
+    """Index of the first item that does not decode (run on the error path only)."""
+    for index, item in enumerate(items):
+        try:
+            _structure_session(item)
+        except Exception:
+            return index
+    return len(items)
+
+
 def decode_page(raw: RawPage) -> SessionPage:
     """The typed page: every session of ``raw`` decoded (strictly)."""
     try:
         sessions = tuple(map(_structure_session, raw.items))
     except Exception as exc:
-        raise _page_error(raw.items, exc) from exc
+        index = _first_bad(raw.items)
+        item = raw.items[index] if index < len(raw.items) else raw.items
+        reason = f"item {index}: {_why(_structure_session, item, exc)}"
+        raise APIResponseValidationError(
+            f"response is not a page of sessions: {reason}"[:300], body_excerpt=_excerpt(item)
+        ) from exc
     return SessionPage(sessions, raw.limit, raw.offset, raw.total, raw.has_more)
 
 

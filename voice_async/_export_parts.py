@@ -25,6 +25,7 @@ need nothing but a client and a directory every worker can write to.
 from __future__ import annotations
 
 import asyncio
+import csv
 import json
 import os
 import secrets
@@ -276,12 +277,18 @@ def _check_part(plan: ExportPlan, window: OffsetWindow, part: Path) -> None:
     if not part.exists():
         raise ExportSnapshotError(f"{part.name} is missing: window {window.index} did not finish")
     expected = window.limit + (1 if plan.fmt == "csv" and window.index == 0 else 0)
+    records = _count_records(part, plan.fmt)
+    if records != expected:
+        raise ExportSnapshotError(f"{part.name} holds {records} records, expected {expected}")
+
+
+def _count_records(part: Path, fmt: str) -> int:
+    """JSON lines never hold a raw newline; a CSV cell may (quoted), so parse it."""
+    if fmt == "csv":
+        with open(part, encoding="utf-8", newline="") as source:
+            return sum(1 for _ in csv.reader(source))
     with open(part, "rb") as source:
-        lines = sum(chunk.count(b"\n") for chunk in iter(lambda: source.read(1 << 20), b""))
-    # CSV cells never hold raw newlines here: metadata is JSON-encoded, the
-    # other fields are ids, numbers, enums and timestamps.
-    if lines != expected:
-        raise ExportSnapshotError(f"{part.name} holds {lines} lines, expected {expected}")
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: source.read(1 << 20), b""))
 
 
 def _replace_with(path: Path, text: str) -> None:

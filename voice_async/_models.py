@@ -1,11 +1,14 @@
 """The API's data as frozen, slotted attrs classes.
 
 Models are values: immutable, comparable, cheap.  They are built only by the
-converter in ``_convert`` (conversion at the edges) and never talk to the
-network.  Wire names that are Python keywords get a trailing underscore
-(``from`` -> ``from_``).  Fields the SDK does not know yet are kept in
-``extra`` so a newer server never loses data on its way to the caller, and
-enum-typed fields keep unknown values as plain strings for the same reason.
+converter in ``_convert`` (conversion at the edges), whose decoders are
+generated from these classes' fields, and never talk to the network.  A new
+field needs no decoder of its own; a field of a type the generator does not
+know fails the import, naming it (see ``_decoders``).  Wire names that are
+Python keywords get a trailing underscore (``from`` -> ``from_``).  Fields
+the SDK does not know yet are kept in ``extra`` so a newer server never loses
+data on its way to the caller, and enum-typed fields keep unknown values as
+plain strings for the same reason.
 """
 
 from __future__ import annotations

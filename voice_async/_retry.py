@@ -7,6 +7,7 @@ without sleeping.  Backoff is exponential with *full* jitter (a uniform draw in
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Mapping
 from datetime import datetime, timezone
@@ -46,36 +47,69 @@ def is_retryable_status(status: int, error_type: str | None) -> bool:
     return status in RETRYABLE_STATUSES or status >= 500
 
 
-def parse_retry_after(headers: Mapping[str, str], now: datetime | None = None) -> float | None:
-    """Seconds the server asked us to wait, from ``retry-after-ms`` or ``Retry-After``.
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    """One header's value; ``None`` when absent or ambiguous.
 
-    ``Retry-After`` may be delta-seconds or an HTTP date; anything unparsable
-    is ignored (``None``) rather than trusted.
+    ``websockets``' ``Headers.get`` raises (a ``LookupError``) on a repeated
+    name instead of choosing one: a server's duplicate must not escape.
     """
-    ms = headers.get("retry-after-ms")
-    if ms is not None:
-        try:
-            value = float(ms) / 1000.0
-        except ValueError:
-            value = -1.0
-        if value >= 0:
-            return value
-    raw = headers.get("retry-after")
-    if raw is None:
-        return None
-    raw = raw.strip()
     try:
-        seconds = float(raw)
+        value = headers.get(name)
+    except LookupError:
+        return None
+    return value if isinstance(value, str) else None
+
+
+def _seconds(text: str, scale: float = 1.0) -> float | None:
+    """A finite, non-negative number of seconds, or ``None``.
+
+    ``float()`` never overflows on a long digit string (it gives ``inf``),
+    and NaN fails every comparison, so the range check rejects both.
+    """
+    try:
+        value = float(text) / scale
     except ValueError:
-        try:
-            when = parsedate_to_datetime(raw)
-        except (TypeError, ValueError, IndexError):
-            return None
+        return None
+    return value if 0.0 <= value < math.inf else None
+
+
+def _date_delta(text: str, now: datetime | None) -> float | None:
+    """Seconds until an HTTP date (0 when past), or ``None``.
+
+    The date parser builds a ``timedelta`` from the zone offset as sent, so
+    ``+99999999999999999999`` raises ``OverflowError``; a year past 9999
+    raises ``ValueError``.  Both mean "not a date we can honour".
+    """
+    try:
+        when = parsedate_to_datetime(text)
         if when.tzinfo is None:
             when = when.replace(tzinfo=timezone.utc)
         seconds = (when - (now or datetime.now(timezone.utc))).total_seconds()
-        return max(seconds, 0.0)
-    return seconds if seconds >= 0 else None
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    return max(seconds, 0.0)
+
+
+def parse_retry_after(headers: Mapping[str, str], now: datetime | None = None) -> float | None:
+    """Seconds the server asked us to wait, from ``retry-after-ms`` or ``Retry-After``.
+
+    ``Retry-After`` may be delta-seconds or an HTTP date; anything unparsable,
+    negative, infinite or out of any calendar is ignored (``None``) rather than
+    trusted.  Total: whatever the server sends, this returns ``None`` or a
+    finite float ``>= 0`` and raises nothing (used for HTTP responses and the
+    WebSocket handshake alike).
+    """
+    ms = _header(headers, "retry-after-ms")
+    if ms is not None:
+        value = _seconds(ms, 1000.0)
+        if value is not None:
+            return value
+    raw = _header(headers, "retry-after")
+    if raw is None:
+        return None
+    raw = raw.strip()
+    value = _seconds(raw)
+    return value if value is not None else _date_delta(raw, now)
 
 
 def retry_delay(

@@ -1,9 +1,10 @@
 """The one place that sends HTTP.
 
-It owns the aiohttp session and everything every request needs: URL joining,
+It holds the connection pool (``_pool``) and everything every request needs: URL joining,
 auth headers (Bearer for tenant routes, ``x-admin-key`` for admin routes and
 never the other way round), the User-Agent, timeouts and the overall
-deadline, retries with backoff, error mapping and the per-request log line.
+deadline, retries with backoff and the per-request log line.  Reading and
+mapping the answer (bounded bodies, typed errors, masking) is ``_response``'s.
 Resources describe *what* to send; this module decides *how*.
 """
 
@@ -15,30 +16,35 @@ import logging
 import platform
 import time
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlencode
 
 import aiohttp
 import attrs
-from multidict import CIMultiDictProxy
 from yarl import URL
 
-from ._config import ClientConfig, Timeout, to_timeout
+from . import _validate as check
+from ._config import UNSET, ClientConfig, Timeout, Unset
 from ._errors import (
     APIConnectionError,
-    APIResponseValidationError,
+    APIError,
     APIStatusError,
     APITimeoutError,
-    ClientClosedError,
-    status_error_class,
+    ResponseTooLargeError,
 )
-from ._retry import RetryPolicy, is_retryable_status, parse_retry_after, retry_delay
+from ._pool import Pool
+from ._redact import redact
+from ._response import ACCEPT_ENCODING, Expect, Response, decode, parse, read_body, status_error
+from ._retry import RetryPolicy, is_retryable_status, retry_delay
 from ._runtime import Runtime
 from ._version import __version__
+
+__all__ = ["Auth", "Response", "Transport", "status_error"]
 
 logger = logging.getLogger("voice_async")
 
 Auth = Literal["tenant", "admin", "none"]
+T = TypeVar("T")
 
 USER_AGENT = (
     f"voice-async/{__version__} python/{platform.python_version()} aiohttp/{aiohttp.__version__}"
@@ -46,68 +52,6 @@ USER_AGENT = (
 #: Methods whose retry cannot duplicate a side effect.  POST is retried only
 #: when it carries an ``Idempotency-Key`` (the server then deduplicates).
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
-EXCERPT_CHARS = 200
-
-
-@attrs.frozen
-class Response:
-    """A completed 2xx response: status, headers, raw body and decoded JSON."""
-
-    status: int
-    headers: CIMultiDictProxy[str]
-    body: bytes
-    data: Any
-    request_id: str | None
-
-    @property
-    def text(self) -> str:
-        return self.body.decode("utf-8", errors="replace")
-
-
-def body_excerpt(body: bytes, secrets: tuple[str, ...] = ()) -> str:
-    """A short, single-line, secret-free view of a body for error messages.
-
-    Secrets are masked in the whole body *before* any cut: masking after it
-    would leave most of a key that straddles the cut in plain sight.
-    """
-    text = body.decode("utf-8", errors="replace")
-    for secret in secrets:
-        text = text.replace(secret, "****")
-    return " ".join(text[: EXCERPT_CHARS * 4].split())[:EXCERPT_CHARS]
-
-
-def status_error(
-    status: int, headers: Mapping[str, str], body: bytes, secrets: tuple[str, ...] = ()
-) -> APIStatusError:
-    """Map a non-2xx response to its typed error, whatever the body looks like."""
-    error_type = param = message = None
-    try:
-        payload = json.loads(body) if body else None
-    except (ValueError, RecursionError):  # deeply nested JSON raises RecursionError
-        payload = None
-    if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
-        err = payload["error"]
-        error_type = err.get("type") if isinstance(err.get("type"), str) else None
-        param = err.get("param") if isinstance(err.get("param"), str) else None
-        message = err.get("message") if isinstance(err.get("message"), str) else None
-    excerpt = body_excerpt(body, secrets)
-    request_id = headers.get("x-request-id")
-    summary = message or excerpt or "(empty body)"
-    for secret in secrets:
-        summary = summary.replace(secret, "****")
-    text = f"HTTP {status}" + (f" {error_type}" if error_type else "") + f": {summary[:300]}"
-    if request_id:
-        text += f" (request_id={request_id})"
-    return status_error_class(status)(
-        text,
-        status=status,
-        request_id=request_id,
-        error_type=error_type,
-        param=param,
-        body_excerpt=excerpt,
-        headers=dict(headers),
-        retry_after=parse_retry_after(headers),
-    )
 
 
 class Transport:
@@ -120,51 +64,58 @@ class Transport:
         session: aiohttp.ClientSession | None = None,
         retry_policy: RetryPolicy | None = None,
         runtime: Runtime | None = None,
+        pool: Pool | None = None,
     ) -> None:
         self.config = config
-        self._session = session
-        self._owns_session = session is None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._closed = False
+        #: The connections; shared with the transports of ``with_options`` views.
+        self.pool = pool or Pool(config.max_connections, session)
         self.retry_policy = retry_policy or RetryPolicy(max_retries=config.max_retries)
         #: Sleep, jitter and clock: the one documented seam (see ``Runtime``).
         self.runtime = runtime or Runtime()
         #: Every configured secret in clear, for masking server-supplied text.
         self.secrets = tuple(s.reveal() for s in (config.api_key, config.admin_key) if s)
-        self._base_headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        # Built once: every request copies it, then adds its credential.
+        self._base_headers = {
+            "User-Agent": USER_AGENT,
+            "Accept": "application/json",
+            "Accept-Encoding": ACCEPT_ENCODING,
+        }
+        merge_headers(self._base_headers, dict(config.default_headers))
+
+    def with_options(
+        self,
+        *,
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+        deadline: float | Unset | None = UNSET,
+        default_headers: Mapping[str, str] | None = None,
+    ) -> Transport:
+        """A transport with some settings changed, over the same pool and runtime."""
+        config = self.config.evolve(
+            timeout=timeout,
+            max_retries=max_retries,
+            deadline=deadline,
+            default_headers=default_headers,
+        )
+        policy = self.retry_policy
+        if max_retries is not None:
+            policy = attrs.evolve(policy, max_retries=config.max_retries)
+        view = Transport(config, retry_policy=policy, runtime=self.runtime, pool=self.pool)
+        view.secrets = self.secrets  # including any a caller added
+        return view
 
     # -- session lifecycle -------------------------------------------------
 
     @property
     def closed(self) -> bool:
-        return self._closed
+        return self.pool.closed
 
     def session(self) -> aiohttp.ClientSession:
-        """The session, created on first use inside the running loop.
-
-        Creating it lazily (not in ``__init__``) lets a client be built at
-        import time or in sync code, and binds it to the loop that uses it.
-        """
-        if self._closed:
-            raise ClientClosedError("this AsyncVoiceClient is closed; create a new one")
-        loop = asyncio.get_running_loop()
-        if self._session is None:
-            connector = aiohttp.TCPConnector(limit=self.config.max_connections)
-            self._session = aiohttp.ClientSession(connector=connector)
-            self._loop = loop
-        elif self._loop is not None and self._loop is not loop:
-            raise ClientClosedError(
-                "this AsyncVoiceClient was first used in another event loop; "
-                "create one client per loop"
-            )
-        return self._session
+        return self.pool.session()
 
     async def aclose(self) -> None:
-        """Close the session if we created it.  Idempotent; never from ``__del__``."""
-        self._closed = True
-        session, self._session = self._session, None
-        if session is not None and self._owns_session and not session.closed:
-            await session.close()
+        """Close the pool (see :meth:`Pool.aclose`)."""
+        await self.pool.aclose()
 
     # -- building requests -------------------------------------------------
 
@@ -197,17 +148,25 @@ class Transport:
         json_body: Any = None,
         form: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
         timeout: float | Timeout | None = None,
-        expect_json: bool = True,
+        expect: Expect = "json",
     ) -> Response:
         """Send one logical request, retrying it as the policy allows.
 
+        ``expect`` is what the endpoint answers on success: ``"json"`` (a 2xx
+        without a body is still a success, with ``data=None``) or ``"text"``.
+        ``headers`` are the endpoint's own (``Idempotency-Key``, ``If-Match``);
+        ``extra_headers`` the caller's, merged last, checked so they cannot
+        replace a credential or the idempotency key.
         Raises only :class:`VoiceError` subclasses.  Credentials are checked
         first, so a missing key fails before anything is sent.
         """
         all_headers = self.headers(auth)
         if headers:
             all_headers.update(headers)
+        if extra_headers:
+            merge_headers(all_headers, check.headers("extra_headers", extra_headers))
         # Bodies are encoded to bytes once, so every retry resends them as-is.
         data: bytes | None = None
         if json_body is not None:
@@ -224,10 +183,14 @@ class Transport:
             params,
             data,
             all_headers,
-            to_timeout(timeout if timeout is not None else self.config.timeout),
-            expect_json,
+            self.config.timeout if timeout is None else check.timeout(timeout),
+            expect,
         )
         return await self._with_retries(attempt, retry_safe)
+
+    def parse(self, response: Response, cls: type[T]) -> T:
+        """Decode a response into a model; a mismatch is a masked, typed error."""
+        return parse(response, cls, self.secrets)
 
     async def _with_retries(self, attempt: _Attempt, retry_safe: bool) -> Response:
         loop = asyncio.get_running_loop()
@@ -237,16 +200,11 @@ class Transport:
             remaining = None if deadline is None else deadline - loop.time()
             try:
                 return await attempt.send(retry_index + 1, remaining)
-            except (APIConnectionError, APIResponseValidationError, APIStatusError) as exc:
-                error: Exception = exc
-                if isinstance(exc, APIStatusError):
-                    if not is_retryable_status(exc.status, exc.error_type):
-                        raise
-                    retry_after = exc.retry_after
-                else:
-                    retry_after = None
-            if not retry_safe:
-                raise error
+            except APIError as exc:
+                if not (retry_safe and _retryable(exc)):
+                    raise
+                error: APIError = exc
+            retry_after = error.retry_after if isinstance(error, APIStatusError) else None
             delay = retry_delay(self.retry_policy, retry_index, retry_after, self.runtime.random)
             if delay is None or (deadline is not None and loop.time() + delay >= deadline):
                 raise error
@@ -263,6 +221,32 @@ class Transport:
             retry_index += 1
 
 
+def merge_headers(target: dict[str, str], extra: Mapping[str, str]) -> None:
+    """``target.update(extra)``, but by case-insensitive name.
+
+    A plain ``update`` would keep both ``User-Agent`` and ``user-agent``,
+    and aiohttp would send the header twice.
+    """
+    lowered = {name.lower(): name for name in target}
+    for name, value in extra.items():
+        old = lowered.get(name.lower())
+        if old is not None and old != name:
+            del target[old]
+        target[name] = value
+
+
+def _retryable(exc: APIError) -> bool:
+    """Whether sending the same request again may succeed.
+
+    Status errors follow the status; connection errors and undecodable 2xx
+    bodies (a truncated answer) are transient.  An oversized body is not: the
+    same server would most likely send it again, and reading it cost enough.
+    """
+    if isinstance(exc, APIStatusError):
+        return is_retryable_status(exc.status, exc.error_type)
+    return not isinstance(exc, ResponseTooLargeError)
+
+
 @attrs.define
 class _Attempt:
     """Everything needed to send the same request again, identically."""
@@ -274,7 +258,7 @@ class _Attempt:
     data: bytes | None
     headers: dict[str, str]
     timeout: Timeout
-    expect_json: bool
+    expect: Expect
 
     def _client_timeout(self, remaining: float | None) -> aiohttp.ClientTimeout:
         total = self.timeout.total
@@ -284,7 +268,8 @@ class _Attempt:
 
     async def send(self, number: int, remaining: float | None) -> Response:
         transport = self.transport
-        session = transport.session()
+        secrets = transport.secrets
+        session = transport.pool.session()
         started = time.perf_counter()
         where = f"{self.method} {self.path}"
         try:
@@ -298,40 +283,45 @@ class _Attempt:
                 # The API never redirects, and aiohttp would forward x-admin-key
                 # to another origin (it strips only Authorization): a 3xx is an error.
                 allow_redirects=False,
+                # Bodies are inflated by read_body, bounded by max_response_bytes.
+                auto_decompress=False,
             ) as resp:
-                body = await resp.read()
                 status, headers = resp.status, resp.headers
+                request_id = headers.get("x-request-id")
+                if request_id is not None:
+                    request_id = redact(request_id, secrets)
+                try:
+                    body = await read_body(
+                        resp, transport.config.max_response_bytes, where, request_id
+                    )
+                except ResponseTooLargeError:
+                    _log(where, "too large", started, number, request_id)
+                    raise
         except asyncio.TimeoutError:
             _log(where, "timeout", started, number, None)
-            raise APITimeoutError(
+            failure: APIConnectionError | None = APITimeoutError(
                 f"{where} timed out", method=self.method, path=self.path
-            ) from None
+            )
         except aiohttp.ClientError as exc:
             _log(where, type(exc).__name__, started, number, None)
-            raise APIConnectionError(
-                f"{where} failed: {type(exc).__name__}: {exc}",
+            # aiohttp quotes what the server sent (a bad status line, a
+            # header): mask it like any other server-supplied text.
+            failure = APIConnectionError(
+                redact(f"{where} failed: {type(exc).__name__}: {exc}", secrets)[:1000],
                 method=self.method,
                 path=self.path,
-            ) from None
-        request_id = headers.get("x-request-id")
+            )
+        else:
+            failure = None
+        if failure is not None:
+            # Raised outside the ``except``: the original would stay reachable
+            # as ``__context__``, with the server's text unmasked.
+            raise failure
         _log(where, status, started, number, request_id)
         if status >= 300:
-            raise status_error(status, headers, body, transport.secrets)
-        return Response(status, headers, body, self._decode(body, status, request_id), request_id)
-
-    def _decode(self, body: bytes, status: int, request_id: str | None) -> Any:
-        if not self.expect_json:
-            return None
-        try:
-            return json.loads(body)
-        except (ValueError, RecursionError):  # deeply nested JSON raises RecursionError
-            raise APIResponseValidationError(
-                f"HTTP {status} response to {self.method} {self.path} is not valid JSON"
-                + (f" (request_id={request_id})" if request_id else ""),
-                status=status,
-                request_id=request_id,
-                body_excerpt=body_excerpt(body, self.transport.secrets),
-            ) from None
+            raise status_error(status, headers, body, secrets)
+        data = decode(body, status, self.expect, where, request_id, secrets)
+        return Response(status, headers, body, data, request_id)
 
 
 def _log(where: str, outcome: object, started: float, number: int, request_id: str | None) -> None:

@@ -18,7 +18,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
-import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -30,6 +29,7 @@ from voice_async import (
     ConflictError,
     MissingCredentialsError,
     PermissionDeniedError,
+    Runtime,
     VoiceError,
 )
 from voice_async.testing import Emulator
@@ -76,9 +76,8 @@ async def _drain_events(client: AsyncVoiceClient, session_id: str, found: list[o
 async def _busy_session(emu: Emulator) -> list[object]:
     """Exercise every code path that could print a key; return what to inspect."""
     found: list[object] = []
-    async with client_for(emu) as client:
-        client._transport.runtime = attrs.evolve(client._transport.runtime, sleep=_no_wait)
-        found += [client, client.config, client._transport.retry_policy]
+    async with client_for(emu, runtime=Runtime(sleep=_no_wait)) as client:
+        found += [client, client.config, FAST_RETRY]
         emu.faults.fail_rate(0.5, route="make_call", seed=2)
         for _ in range(20):
             await _try(client.make_call(**CALL), found)
@@ -172,8 +171,9 @@ async def test_no_key_follows_a_redirect_to_another_origin(scripted: ScriptedSer
         elsewhere.frames = [p.event(1, "session.ended")]
         elsewhere.reply = Reply(200, p.encode(p.CONFIG))
         scripted.redirect_to = elsewhere.base_url
-        async with client_on(scripted.base_url, max_retries=0) as client:
-            client._transport.runtime = attrs.evolve(client._transport.runtime, sleep=_no_wait)
+        async with client_on(
+            scripted.base_url, max_retries=0, runtime=Runtime(sleep=_no_wait)
+        ) as client:
             await _every_route(client)
     assert len(scripted.seen) >= 6
     leaked = [

@@ -33,8 +33,8 @@ from voice_async import (
 )
 from voice_async._convert import EVENT_DATA, structure, structure_page, unstructure
 from voice_async._events_core import decode_event
+from voice_async._response import status_error
 from voice_async._retry import parse_retry_after
-from voice_async._transport import status_error
 
 from . import _payloads as p
 
@@ -270,6 +270,71 @@ def test_status_error_accepts_any_response(
 def test_retry_after_parsing_never_raises(headers: dict[str, str]) -> None:
     value = parse_retry_after(headers)
     assert value is None or value >= 0
+
+
+# -- server numbers and dates drawn from the extremes (issue 11.2) -------------------
+
+huge_ints = st.integers(min_value=-(10**30), max_value=10**30) | st.sampled_from(
+    [2**63, -(2**63), 2**64 + 1, 10**308, -(10**308)]
+)
+long_digits = st.integers(1, 5_000).map(lambda n: "9" * n) | st.just("1" + "0" * 4_999)
+special_numbers = st.sampled_from(
+    ["nan", "NaN", "-nan", "inf", "-inf", "Infinity", "-Infinity", "1e400", "-1e400", "-0"]
+)
+zones = st.sampled_from(
+    ["GMT", "UTC", "+0000", "-2359", "+2359", "+99999999999999999999", "-99999999999999999999"]
+)
+edge_dates = (
+    st.sampled_from(
+        [datetime.min, datetime.max, datetime(1970, 1, 1), datetime(9999, 12, 31, 23, 59, 59)]
+    )
+    | st.datetimes()
+)
+http_dates = st.builds(
+    lambda when, zone: (
+        when.strftime("%a, %d %b ") + f"{when.year:04d}" + when.strftime(" %H:%M:%S ") + zone
+    ),
+    edge_dates,
+    zones,
+)
+extreme_values = (
+    huge_ints.map(str)
+    | long_digits
+    | long_digits.map(lambda d: "-" + d)
+    | special_numbers
+    | http_dates
+    | st.floats().map(repr)
+)
+
+
+@settings(max_examples=300)
+@given(name=st.sampled_from(["retry-after", "Retry-After", "retry-after-ms"]), value=extreme_values)
+def test_retry_after_from_the_extremes(name: str, value: str) -> None:
+    """Overflowing zone offsets, years 1 and 9999, NaN, 5,000 digits: None or finite >= 0."""
+    seconds = parse_retry_after({name: value})
+    assert seconds is None or 0 <= seconds < float("inf")
+
+
+#: Number tokens as a server might write them in JSON, valid or not.
+json_numbers = (
+    huge_ints.map(str)
+    | long_digits
+    | long_digits.map(lambda d: "-" + d)
+    | st.sampled_from(["NaN", "Infinity", "-Infinity", "1e400", "-1e400", "1e-400"])
+    | st.floats().map(json.dumps)
+)
+
+
+@settings(max_examples=150)
+@given(status=st.sampled_from([408, 429, 500, 503]), value=extreme_values, number=json_numbers)
+def test_status_error_from_the_extremes(status: int, value: str, number: str) -> None:
+    """Extreme Retry-After and request ids, error bodies full of extreme numbers."""
+    body = f'{{"error": {{"type": {number}, "message": {number}}}, "n": {number}}}'.encode()
+    headers = {"Retry-After": value, "retry-after-ms": value, "x-request-id": value}
+    error = status_error(status, headers, body, ("sk_secret_value_1234",))
+    assert isinstance(error, APIStatusError) and error.status == status
+    assert error.retry_after is None or 0 <= error.retry_after < float("inf")
+    assert len(str(error)) <= 1_000
 
 
 paddings = st.binary(max_size=300) | st.integers(0, 1_200).map(lambda n: b" " * n)

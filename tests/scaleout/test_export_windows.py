@@ -148,7 +148,7 @@ async def test_merge_refuses_missing_or_short_parts(
     await export_window(client, tmp_path, 1)
     part = tmp_path / plan.part_name(2)
     part.write_bytes(b"".join(part.read_bytes().splitlines(keepends=True)[:-1]))
-    short = r"part-00002\.jsonl holds 99 lines, expected 100"
+    short = r"part-00002\.jsonl holds 99 records, expected 100"
     with pytest.raises(ExportSnapshotError, match=short):
         merge_parts(tmp_path, tmp_path / "out.jsonl")
     assert not (tmp_path / "out.jsonl").exists()

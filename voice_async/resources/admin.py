@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from .. import _validate as check
 from .._config import Timeout
-from .._convert import structure
 from .._errors import InvalidRequestError
 from .._models import RuntimeConfig
 from .._transport import Transport
@@ -16,25 +16,26 @@ def _config_path(tenant_id: str) -> str:
     return f"/api/v1/admin/tenants/{check.path_id('tenant_id', tenant_id)}/runtime-config"
 
 
-def _number(field: str, value: object, kind: type[int] | type[float]) -> Any:
-    ok = isinstance(value, (int, float) if kind is float else int)
-    if not ok or isinstance(value, bool):
-        raise InvalidRequestError(field, f"must be {'a number' if kind is float else 'an int'}")
-    return value
-
-
 class AdminResource:
     def __init__(self, transport: Transport) -> None:
         self._transport = transport
 
     async def get_runtime_config(
-        self, tenant_id: str, *, timeout: float | Timeout | None = None
+        self,
+        tenant_id: str,
+        *,
+        timeout: float | Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> RuntimeConfig:
         """The tenant's stored runtime config, with its ``version``."""
         response = await self._transport.request(
-            "GET", _config_path(tenant_id), auth="admin", timeout=timeout
+            "GET",
+            _config_path(tenant_id),
+            auth="admin",
+            timeout=timeout,
+            extra_headers=extra_headers,
         )
-        return structure(response.data, RuntimeConfig)
+        return self._transport.parse(response, RuntimeConfig)
 
     async def update_runtime_config(
         self,
@@ -47,6 +48,7 @@ class AdminResource:
         max_call_seconds: int | None = None,
         if_match: int | None = None,
         timeout: float | Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> RuntimeConfig:
         """Change some fields of the tenant's runtime config (PUT).
 
@@ -65,15 +67,21 @@ class AdminResource:
             if value is not None:
                 body[name] = check.short_text(name, value)
         if temperature is not None:
-            body["temperature"] = _number("temperature", temperature, float)
+            body["temperature"] = check.number("temperature", temperature)
         if max_call_seconds is not None:
-            body["max_call_seconds"] = _number("max_call_seconds", max_call_seconds, int)
+            body["max_call_seconds"] = check.integer("max_call_seconds", max_call_seconds)
         if not body:
             raise InvalidRequestError("runtime config", "give at least one field to change")
         headers = None
         if if_match is not None:
-            headers = {"If-Match": str(_number("if_match", if_match, int))}
+            headers = {"If-Match": str(check.integer("if_match", if_match))}
         response = await self._transport.request(
-            "PUT", path, auth="admin", json_body=body, headers=headers, timeout=timeout
+            "PUT",
+            path,
+            auth="admin",
+            json_body=body,
+            headers=headers,
+            extra_headers=extra_headers,
+            timeout=timeout,
         )
-        return structure(response.data, RuntimeConfig)
+        return self._transport.parse(response, RuntimeConfig)

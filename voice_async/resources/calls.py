@@ -8,8 +8,6 @@ from typing import Any
 
 from .. import _validate as check
 from .._config import Timeout
-from .._convert import structure
-from .._errors import InvalidRequestError
 from .._models import Call
 from .._transport import Transport
 
@@ -27,6 +25,7 @@ class CallsResource:
         metadata: Mapping[str, Any] | None = None,
         idempotency_key: str | None = None,
         timeout: float | Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> Call:
         """Place an outbound call (``POST /api/v1/make-call``).
 
@@ -34,7 +33,8 @@ class CallsResource:
         pass your own -- and every retry of it reuses that key, so a retry
         after a lost response returns the original call instead of dialling
         twice.  Pass your own key to make retries safe *across* processes
-        (e.g. derive it from your order id).
+        (e.g. derive it from your order id).  ``extra_headers`` are added
+        to this request only; they cannot replace the key or the credentials.
         """
         body: dict[str, Any] = {
             "to": check.phone("to", to),
@@ -53,28 +53,31 @@ class CallsResource:
             auth="tenant",
             json_body=body,
             headers={"Idempotency-Key": key},
+            extra_headers=extra_headers,
             timeout=timeout,
         )
-        return structure(response.data, Call)
+        return self._transport.parse(response, Call)
 
     async def forward_incoming(
-        self, params: Mapping[str, str], *, timeout: float | Timeout | None = None
+        self,
+        params: Mapping[str, str],
+        *,
+        timeout: float | Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> str:
         """POST Twilio's webhook form to ``/api/v1/incoming-call``; return the TwiML.
 
         Not retried: without an idempotency key the service could create a
         second inbound session, and Twilio retries failed webhooks itself.
         """
-        if not isinstance(params, Mapping) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in params.items()
-        ):
-            raise InvalidRequestError("params", "must map strings to strings")
+        params = check.string_map("params", params)
         response = await self._transport.request(
             "POST",
             "/api/v1/incoming-call",
             auth="none",
             form=params,
+            extra_headers=extra_headers,
             timeout=timeout,
-            expect_json=False,
+            expect="text",
         )
         return response.text
