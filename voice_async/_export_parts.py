@@ -213,9 +213,9 @@ async def _write_window(
     if not window.limit:
         return 0, plan.total
     iterator = client.sessions.iter(
-        page_size=plan.page_size,
+        limit=plan.page_size,
+        max_items=window.limit,
         start_offset=window.offset,
-        limit=window.limit,
         concurrency=concurrency,
         **_iter_filters(plan),
     )
