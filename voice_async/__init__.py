@@ -20,6 +20,15 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from ._campaign import CampaignRun
+    from ._campaign_core import (
+        CallRow,
+        CampaignResult,
+        CampaignSummary,
+        campaign_idempotency_key,
+        row_key,
+    )
+    from ._campaign_limit import AdaptiveRateLimiter, RateLimiter
     from ._client import AsyncVoiceClient
     from ._config import Timeout
     from ._errors import (
@@ -78,6 +87,14 @@ if TYPE_CHECKING:
 
 #: Public name -> the private module that defines it (imported on first use).
 _EXPORTS: dict[str, str] = {
+    "CampaignRun": "._campaign",
+    "CallRow": "._campaign_core",
+    "CampaignResult": "._campaign_core",
+    "CampaignSummary": "._campaign_core",
+    "campaign_idempotency_key": "._campaign_core",
+    "row_key": "._campaign_core",
+    "AdaptiveRateLimiter": "._campaign_limit",
+    "RateLimiter": "._campaign_limit",
     "AsyncVoiceClient": "._client",
     "Timeout": "._config",
     "APIConnectionError": "._errors",
@@ -153,11 +170,16 @@ __all__ = [
     "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
+    "AdaptiveRateLimiter",
     "AgentResponseData",
     "AsyncVoiceClient",
     "AuthenticationError",
     "BadRequestError",
     "Call",
+    "CallRow",
+    "CampaignResult",
+    "CampaignRun",
+    "CampaignSummary",
     "Checkpoint",
     "ClientClosedError",
     "ConfigurationError",
@@ -178,6 +200,7 @@ __all__ = [
     "PaginationStalledError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RateLimiter",
     "ResponseTooLargeError",
     "RetryPolicy",
     "Runtime",
@@ -202,4 +225,6 @@ __all__ = [
     "VoiceError",
     "VoiceSession",
     "__version__",
+    "campaign_idempotency_key",
+    "row_key",
 ]
