@@ -115,7 +115,7 @@ async def export_once(
 
 async def campaign_once(
     emu: EmulatorProcess, redis: RedisServer, arq: ArqRedis, n: int, n_rows: int,
-    rate: float, tmp: Path,
+    rate: float, tmp: Path, concurrency: int = 8,
 ) -> dict[str, Any]:
     pool = await _with_workers(emu, redis, n, tmp / f"logs-campaign-{n}",
                                VOICE_ASYNC_MAX_JOBS=str(max(1, 4 // n)))
@@ -125,7 +125,7 @@ async def campaign_once(
         meter = CpuMeter(emu, pool)
         started = time.perf_counter()
         jobs = await enqueue_campaign(arq, rows(n_rows), campaign_id=campaign_id, shards=4,
-                                      rate=rate, concurrency=8)
+                                      rate=rate, concurrency=concurrency)
         await jobs.wait(poll_delay=0.1)
         wall = time.perf_counter() - started
         cpu = meter.stop()
@@ -136,7 +136,8 @@ async def campaign_once(
     for shard in range(4):
         results = await arq.hvals(f"voice_async:campaign:{campaign_id}:results:{shard}")
         attempts += sum(json.loads(v)["attempts"] for v in results)
-    return {"workers": n, "rows": n_rows, "rate_asked": rate, "placed": status.placed,
+    return {"workers": n, "rows": n_rows, "rate_asked": rate, "concurrency": concurrency,
+            "placed": status.placed,
             "failed": status.failed,
             "429s": attempts - status.placed - status.failed,
             "wall": wall, "rate": status.placed / wall,
@@ -146,7 +147,7 @@ async def campaign_once(
 
 async def run_async(
     quick: bool, workers: list[int], sessions: int, latency: float, n_rows: int,
-    limit: float, only: str | None = None, rate: float | None = None,
+    limit: float, only: str | None = None, rate: float | None = None, concurrency: int = 8,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     exports, campaigns = [], []
     with tempfile.TemporaryDirectory() as scratch:
@@ -162,7 +163,9 @@ async def run_async(
             for n in sorted({min(workers), max(workers)}) if only != "export" else ():
                 with EmulatorProcess("--rate-limit", str(limit)) as emu:
                     campaigns.append(
-                        await campaign_once(emu, redis, arq, n, n_rows, rate or limit, tmp)
+                        await campaign_once(
+                            emu, redis, arq, n, n_rows, rate or limit, tmp, concurrency
+                        )
                     )
                     async with AsyncVoiceClient(api_key=emu.api_key, base_url=emu.base_url) as c:
                         campaigns[-1]["sessions_created"] = (await c.sessions.list(limit=1)).total
@@ -220,12 +223,13 @@ def main() -> int:
     parser.add_argument("--only", choices=("export", "campaign"), default=None)
     parser.add_argument("--rate", type=float, default=None,
                         help="the campaign's rate (default: the limit)")
+    parser.add_argument("--concurrency", type=int, default=8, help="per shard job")
     args = parser.parse_args()
     workers = [int(w) for w in args.workers.split(",")]
     sessions = min(args.sessions, 200_000) if args.quick else args.sessions
     exports, campaigns = asyncio.run(
         run_async(args.quick, workers, sessions, args.latency, args.rows, args.limit, args.only,
-                  args.rate)
+                  args.rate, args.concurrency)
     )
     print(table(exports, campaigns, args.limit))
     return 0

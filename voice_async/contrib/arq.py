@@ -4,8 +4,9 @@ Run a worker (configuration from the environment, see :func:`settings_from_env`)
 
     arq voice_async.contrib.arq.WorkerSettings
 
-or put :data:`FUNCTIONS`, :func:`startup` and :func:`shutdown` into your own
-``WorkerSettings``.  Each worker process opens one :class:`AsyncVoiceClient`
+or, next to jobs of your own, ``arq.run_worker(worker_settings([my_job]))``
+(a settings dict; see :func:`worker_settings`).  Each worker process opens one
+:class:`AsyncVoiceClient`
 in ``on_startup`` (keys and base URL from ``STATESET_VOICE_*``) and shares it
 between its jobs through ``ctx["voice_client"]``.
 
