@@ -58,6 +58,7 @@ from ._events_core import (
     handshake_action,
 )
 from ._models import EventType, SessionEvent
+from ._proxy import select_proxy
 from ._retry import RetryPolicy, parse_retry_after
 from ._transport import Transport, status_error
 from .resources.sessions import session_path
@@ -408,8 +409,11 @@ class EventStream:
         headers = transport.headers("tenant")
         user_agent = headers.pop("User-Agent") + _WS_AGENT
         headers.pop("Accept", None)
+        url = self.url
+        proxy = select_proxy(transport.config.proxy, url)
         return await connect(
-            str(self.url),
+            str(url),
+            proxy=proxy.reveal() if proxy else None,  # None also stops websockets' own env lookup
             additional_headers=headers,
             user_agent_header=user_agent,
             compression="deflate" if self._compression else None,
