@@ -14,6 +14,7 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 import pytest
@@ -157,16 +158,18 @@ async def test_explicit_proxy_wins_over_environment_and_no_proxy(
 # -- credentials -----------------------------------------------------------------
 
 
+@pytest.mark.parametrize("password", [PASSWORD, "p@ss/w:rd%-" + PASSWORD])
 async def test_proxy_credentials_are_sent_and_never_shown(
-    emu: Emulator, caplog: pytest.LogCaptureFixture
+    emu: Emulator, caplog: pytest.LogCaptureFixture, password: str
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="voice_async")
-    async with ConnectProxy(auth=("alice", PASSWORD)) as proxy:
-        client = new_client(emu, proxy=proxy.url.replace("://", f"://alice:{PASSWORD}@"))
+    async with ConnectProxy(auth=("alice", password)) as proxy:
+        userinfo = f"alice:{quote(password, safe='')}@"
+        client = new_client(emu, proxy=proxy.url.replace("://", f"://{userinfo}"))
         shown = [repr(client), repr(client.config), str(client.config.proxy)]
         await rest_and_events(client)
     assert_all_proxied(proxy, emu)
-    basic = base64.b64encode(f"alice:{PASSWORD}".encode()).decode()
+    basic = base64.b64encode(f"alice:{password}".encode()).decode()
     assert {s.proxy_authorization for s in proxy.seen} == {f"Basic {basic}"}
     assert "****@127.0.0.1" in str(client.config.proxy)
     for text in [*shown, caplog.text]:
@@ -208,6 +211,7 @@ def test_transport_masks_proxy_credentials_in_server_text(emu: Emulator) -> None
         "http://proxy.corp:99999",
         "http://proxy.corp:3128/some/path",
         "http://proxy.corp:3128?x=1",
+        "http://alice@proxy.corp:3128",  # Basic auth needs a password
         b"http://proxy.corp:3128",
         3128,
     ],

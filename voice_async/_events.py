@@ -58,7 +58,7 @@ from ._events_core import (
     handshake_action,
 )
 from ._models import EventType, SessionEvent
-from ._proxy import select_proxy
+from ._proxy import proxy_for
 from ._retry import RetryPolicy, parse_retry_after
 from ._transport import Transport, status_error
 from .resources.sessions import session_path
@@ -410,10 +410,9 @@ class EventStream:
         user_agent = headers.pop("User-Agent") + _WS_AGENT
         headers.pop("Accept", None)
         url = self.url
-        proxy = select_proxy(transport.config.proxy, url)
         return await connect(
             str(url),
-            proxy=proxy.reveal() if proxy else None,  # None also stops websockets' own env lookup
+            proxy=proxy_for(transport.config.proxy, url),  # the REST rule, never websockets' own
             additional_headers=headers,
             user_agent_header=user_agent,
             compression="deflate" if self._compression else None,

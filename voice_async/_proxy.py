@@ -31,7 +31,7 @@ from yarl import URL
 
 from ._errors import ConfigurationError
 
-__all__ = ["ProxyConfig", "ProxyURL", "select_proxy"]
+__all__ = ["ProxyConfig", "ProxyURL", "proxy_for", "select_proxy"]
 
 #: Proxy schemes both aiohttp and python-websockets can use.  SOCKS needs
 #: python-socks for websockets and aiohttp-socks (a connector) for aiohttp.
@@ -69,6 +69,9 @@ class ProxyURL:
             raise ConfigurationError(
                 f"{source} must be an http:// or https:// proxy URL with a host, got {shown}"
             )
+        if url.user is not None and url.password is None:
+            # Basic auth needs both; websockets would refuse it only when connecting.
+            raise ConfigurationError(f"{source} has a user name but no password: {shown}")
         if url.path not in ("", "/") or url.query_string or url.fragment:
             raise ConfigurationError(f"{source} must not carry a path, query or fragment")
         try:
@@ -172,3 +175,12 @@ def select_proxy(config: ProxyConfig, target: URL) -> ProxyURL | None:
         return None
     proxies = dict(config.env)
     return proxies.get(_PROXY_KIND.get(target.scheme, "http")) or proxies.get("all")
+
+
+def proxy_for(config: ProxyConfig, target: URL) -> str | None:
+    """:func:`select_proxy` as the two libraries take it: the URL with credentials, or ``None``.
+
+    ``None`` matters: it is what stops python-websockets' own environment lookup.
+    """
+    proxy = select_proxy(config, target)
+    return None if proxy is None else proxy.reveal()

@@ -33,7 +33,7 @@ from ._errors import (
     ResponseTooLargeError,
 )
 from ._pool import Pool
-from ._proxy import select_proxy
+from ._proxy import proxy_for
 from ._redact import redact
 from ._response import ACCEPT_ENCODING, Expect, Response, decode, parse, read_body, status_error
 from ._retry import RetryPolicy, is_retryable_status, retry_delay
@@ -69,8 +69,9 @@ class Transport:
     ) -> None:
         self.config = config
         #: The connections; shared with the transports of ``with_options`` views.
-        proxy = select_proxy(config.proxy, config.base_url)
-        self.pool = pool or Pool(config.max_connections, session, proxy.reveal() if proxy else None)
+        self.pool = pool or Pool(
+            config.max_connections, session, proxy_for(config.proxy, config.base_url)
+        )
         self.retry_policy = retry_policy or RetryPolicy(max_retries=config.max_retries)
         #: Sleep, jitter and clock: the one documented seam (see ``Runtime``).
         self.runtime = runtime or Runtime()
