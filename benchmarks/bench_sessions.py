@@ -17,8 +17,8 @@ Variants:
 * ``naive``: ``limit/offset`` loop with raw aiohttp and ``json``;
 * ``raw-c8``: raw aiohttp and ``json``, a sliding window of 8 requests
   consumed in order, no models and no checks: a careful hand-written export;
-* ``iter-seq``: ``client.sessions.iter(page_size=...)`` (sequential, prefetch);
-* ``iter-c8``: ``client.sessions.iter(page_size=..., concurrency=8)``.
+* ``iter-seq``: ``client.sessions.iter(limit=...)`` (sequential, prefetch);
+* ``iter-c8``: ``client.sessions.iter(limit=..., concurrency=8)``.
 
 Targets: at 20 ms/page ``iter-c8`` >= 7x naive and >= 0.95x raw-c8; at 0 ms/page
 client CPU per session <= 1.5x raw-c8's; RSS growth <= 30 MB.  Ratios are the
@@ -136,7 +136,7 @@ async def run_iter(base_url: str, page_size: int, concurrency: int, sink: Sink) 
 
     write = sink.out is not None
     async with AsyncVoiceClient(api_key=API_KEY, base_url=base_url) as client:
-        iterator = client.sessions.iter(page_size=page_size, concurrency=concurrency)
+        iterator = client.sessions.iter(limit=page_size, concurrency=concurrency)
         async with iterator:
             async for session in iterator:
                 sink.take(session.id, unstructure(session) if write else None)

@@ -61,7 +61,7 @@ async def run_worker(
         async with limit:
             await process(session, done)
 
-    sessions = client.sessions.iter(page_size=50, resume=resume)
+    sessions = client.sessions.iter(limit=50, resume=resume)
     async with sessions.pages() as pages:
         async for page in pages:
             await asyncio.gather(*(handle(s) for s in page.data))

@@ -23,7 +23,7 @@ async def main() -> None:
         print(f"  next page: offset={page.next_offset}")
 
         by_status: dict[str, int] = {}
-        async with client.sessions.iter(page_size=100, concurrency=4) as sessions:
+        async with client.sessions.iter(limit=100, concurrency=4) as sessions:
             async for session in sessions:
                 by_status[str(session.status)] = by_status.get(str(session.status), 0) + 1
         print(

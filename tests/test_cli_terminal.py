@@ -202,7 +202,7 @@ async def test_base_url_before_and_after(emu: Emulator) -> None:
             ["sessions", "export", "--out", "x.jsonl", "--page-size", "0"],
             True,
             2,
-            "error: --page-size: ",
+            "error: --limit: ",
         ),
         (["sessions", "bogus"], True, 2, "invalid choice"),
         (["--base-url", "http://127.0.0.1:1", "sessions", "list"], True, 1, "Cannot connect"),

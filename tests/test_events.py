@@ -26,14 +26,20 @@ from websockets.http11 import Request, Response
 from voice_async import (
     APIResponseValidationError,
     AsyncVoiceClient,
+    AuthenticationError,
     ClientClosedError,
     EventGapError,
     EventStreamError,
+    EventStreamOptions,
     EventType,
+    InvalidRequestError,
     MissingCredentialsError,
+    NotFoundError,
+    Runtime,
     SessionEvent,
     SessionNotFoundError,
     StreamUnauthorizedError,
+    Timeout,
 )
 from voice_async._events import EventStream
 from voice_async._events_core import (
@@ -50,7 +56,8 @@ from voice_async._retry import RetryPolicy
 
 from .conftest import API_KEY, FakeSleep
 
-FAST: dict[str, Any] = {"initial_backoff": 0.01, "max_backoff": 0.05}
+Options = EventStreamOptions
+FAST = EventStreamOptions(initial_backoff=0.01, max_backoff=0.05)
 
 
 # -- a scripted WebSocket server ---------------------------------------------
@@ -192,9 +199,8 @@ async def ws_client(fake_sleep: FakeSleep) -> AsyncIterator[Callable[[ScriptedSe
     clients: list[AsyncVoiceClient] = []
 
     def make(server: ScriptedServer) -> AsyncVoiceClient:
-        client = AsyncVoiceClient(api_key=API_KEY, base_url=server.base_url)
-        client._transport.runtime = attrs.evolve(client._transport.runtime, sleep=fake_sleep)
-        client._transport.runtime = attrs.evolve(client._transport.runtime, random=random.Random(7))
+        runtime = Runtime(sleep=fake_sleep, random=random.Random(7))
+        client = AsyncVoiceClient(api_key=API_KEY, base_url=server.base_url, runtime=runtime)
         clients.append(client)
         return client
 
@@ -253,7 +259,7 @@ async def test_resume_after_drops_every_k_events(
     n, k = 1000, 37
     session_id = emulator.add_event_session(n)
     emulator.faults.ws_drop_every(k, mode)
-    stream = client.sessions.events(session_id, **FAST)
+    stream = client.sessions.events(session_id, options=FAST)
     events = await collect(stream)
 
     assert seqs(events) == list(range(1, n + 1))  # every seq, once, in order
@@ -271,9 +277,21 @@ async def test_replay_with_after_seq(emulator: Any, client: AsyncVoiceClient) ->
     assert (stream.after_seq, stream.last_seq) == (20, 50)
 
 
-async def test_resume_past_the_end_ends_at_once(emulator: Any, client: AsyncVoiceClient) -> None:
+async def test_close_1000_without_session_ended_is_not_the_end(
+    emulator: Any, client: AsyncVoiceClient
+) -> None:
+    """Resuming past ``session.ended``: the server closes 1000 at once, every time.
+
+    Only ``session.ended`` ends a stream; closes that bring nothing new run
+    into the reconnect limit and fail loudly instead of passing for the end.
+    """
     session_id = emulator.add_event_session(10)
-    assert await collect(client.sessions.events(session_id, after_seq=10)) == []
+    stream = client.sessions.events(
+        session_id, after_seq=10, options=attrs.evolve(FAST, max_reconnects=2)
+    )
+    with pytest.raises(EventStreamError) as info:
+        await collect(stream)
+    assert "code 1000" in str(info.value) and emulator.stats.ws_connects == 3
 
 
 async def test_close_4001_raises_unauthorized(emulator: Any) -> None:
@@ -295,14 +313,14 @@ async def test_close_4004_raises_session_not_found(emulator: Any, client: AsyncV
     assert emulator.stats.ws_connects == 1
 
 
-async def test_handshake_429_and_503_are_retried(
-    emulator: Any, client: AsyncVoiceClient, fake_sleep: FakeSleep
-) -> None:
-    client._transport.runtime = attrs.evolve(client._transport.runtime, sleep=fake_sleep)
+async def test_handshake_429_and_503_are_retried(emulator: Any, fake_sleep: FakeSleep) -> None:
     session_id = emulator.add_event_session(5)
     emulator.faults.retry_after = 3
     emulator.faults.script("429", "503", route="events")
-    events = await collect(client.sessions.events(session_id))
+    runtime = Runtime(sleep=fake_sleep)
+    base_url = emulator.base_url
+    async with AsyncVoiceClient(api_key=emulator.api_key, base_url=base_url, runtime=runtime) as c:
+        events = await collect(c.sessions.events(session_id))
     assert seqs(events) == [1, 2, 3, 4, 5]
     assert emulator.stats.requests["events"] == 3
     assert fake_sleep.delays[0] == 3.0  # Retry-After of the 429
@@ -367,7 +385,9 @@ async def test_gap_at_start_unless_allowed(ws_client: Any) -> None:
         client = ws_client(server)
         with pytest.raises(EventGapError):
             await collect(client.sessions.events("vs_1"))
-        events = await collect(client.sessions.events("vs_1", allow_initial_gap=True))
+        events = await collect(
+            client.sessions.events("vs_1", options=Options(allow_initial_gap=True))
+        )
     assert seqs(events) == [500, 501]
 
 
@@ -391,7 +411,7 @@ async def test_restart_1012_then_refused_connections(
     first = ScriptedServer(replay_then(5, close=1012))
     await first.start()
     async with AsyncVoiceClient(api_key=API_KEY, base_url=first.base_url) as client:
-        stream = client.sessions.events("vs_1", max_reconnects=100, **FAST)
+        stream = client.sessions.events("vs_1", options=attrs.evolve(FAST, max_reconnects=100))
         consumer = asyncio.create_task(collect(stream))
         await asyncio.wait_for(first.connection_closed.wait(), 2)
         await first.stop()  # down: reconnects are refused for a while
@@ -410,7 +430,7 @@ async def test_backoff_grows_until_healthy_then_gives_up(
         ws.transport.close()
 
     async with ScriptedServer(accept_and_drop) as server:
-        stream = ws_client(server).sessions.events("vs_1", max_reconnects=4)
+        stream = ws_client(server).sessions.events("vs_1", options=Options(max_reconnects=4))
         with pytest.raises(EventStreamError) as info:
             await collect(stream)
     assert len(server.after_seqs) == 5  # the first attempt and 4 reconnects
@@ -424,16 +444,27 @@ async def test_backoff_grows_until_healthy_then_gives_up(
     assert stream.closed
 
 
-async def test_progress_resets_backoff(ws_client: Any, fake_sleep: FakeSleep) -> None:
+async def test_progress_keeps_the_stream_but_not_a_short_backoff(
+    ws_client: Any, fake_sleep: FakeSleep
+) -> None:
+    """One event per connection: never given up on, yet reconnects stay spaced.
+
+    A connection that did not stay up ``healthy_after`` does not reset the
+    backoff, even though it delivered something (a server that accepts, sends
+    and drops must not be hammered); progress only keeps the stream alive.
+    """
+
     async def one_event_then_drop(ws: ServerConnection, after_seq: int) -> None:
         await ws.send(ended(after_seq + 1) if after_seq == 9 else frame(after_seq + 1))
         ws.transport.close()
 
     async with ScriptedServer(one_event_then_drop) as server:
-        stream = ws_client(server).sessions.events("vs_1", max_reconnects=2)
+        stream = ws_client(server).sessions.events("vs_1", options=Options(max_reconnects=2))
         events = await collect(stream)
     assert seqs(events) == list(range(1, 11))  # 9 drops, though only 2 failures allowed
-    assert stream.reconnects == 9 and fake_sleep.delays == []  # healthy: reconnect at once
+    policy = RetryPolicy(initial_backoff=0.5, max_backoff=10.0)
+    rng = random.Random(7)
+    assert fake_sleep.delays == [policy.backoff(i, rng) for i in range(9)]
 
 
 @pytest.mark.parametrize(
@@ -454,6 +485,26 @@ async def test_handshake_refusals_are_final(
                 pass
     assert f"HTTP {status}" in str(info.value) and API_KEY not in str(info.value)
     assert len(server.requests) == 1
+    if status != 400:  # caught by meaning, like the HTTP errors, with the real status
+        http_peer = AuthenticationError if status in (401, 403) else NotFoundError
+        assert isinstance(info.value, http_peer) and info.value.status == status
+        assert info.value.close_code is None
+
+
+async def test_stream_errors_are_caught_as_their_http_peers(
+    emulator: Any, client: AsyncVoiceClient
+) -> None:
+    """``except NotFoundError`` catches a 4004 close; ``except AuthenticationError`` a 4001."""
+    with pytest.raises(NotFoundError) as missing:
+        await collect(client.sessions.events("vs_does_not_exist"))
+    assert isinstance(missing.value, SessionNotFoundError)
+    assert (missing.value.status, missing.value.close_code) == (404, 4004)
+    wrong = AsyncVoiceClient(api_key="sk_test_not_the_right_key_1234", base_url=emulator.base_url)
+    async with wrong:
+        with pytest.raises(AuthenticationError) as denied:
+            await collect(wrong.sessions.events(emulator.add_event_session(3)))
+    assert isinstance(denied.value, StreamUnauthorizedError)
+    assert (denied.value.status, denied.value.close_code) == (401, 4001)
 
 
 async def test_handshake_retry_after_is_honoured(ws_client: Any, fake_sleep: FakeSleep) -> None:
@@ -469,9 +520,9 @@ async def test_dead_connection_without_pong_is_reconnected(ws_client: Any) -> No
         ws.transport.pause_reading()  # pings are never read, so never answered
         await asyncio.sleep(30)
 
-    opts = {"ping_interval": 0.1, "ping_timeout": 0.1, "close_timeout": 0.1}
+    opts = EventStreamOptions(ping_interval=0.1, ping_timeout=0.1, close_timeout=0.1)
     async with ScriptedServer(stop_answering, replay_then(4, close=1000, end=True)) as server:
-        stream = ws_client(server).sessions.events("vs_1", **opts)
+        stream = ws_client(server).sessions.events("vs_1", options=opts)
         events = await asyncio.wait_for(collect(stream), 5)
     assert seqs(events) == [1, 2, 3, 4, 5] and server.after_seqs == [0, 2]
 
@@ -485,10 +536,11 @@ async def test_slow_consumer_keeps_memory_bounded(ws_client: Any) -> None:
         for seq in range(1, n + 1):
             await ws.send(frame(seq, data={"role": "agent", "text": padding}))
             sent = seq
+        await ws.send(ended(n + 1))
         await ws.close()
 
     async with ScriptedServer(firehose) as server:
-        stream = ws_client(server).sessions.events("vs_1", max_queue=8)
+        stream = ws_client(server).sessions.events("vs_1", options=EventStreamOptions(max_queue=8))
         got: list[int] = []
         async for event in stream:
             got.append(event.seq)
@@ -498,7 +550,7 @@ async def test_slow_consumer_keeps_memory_bounded(ws_client: Any) -> None:
                 await asyncio.sleep(0.2)
                 assert sent == stalled_at  # the server is blocked, not buffering into us
                 assert sent < n // 3  # at most a few MB in socket buffers + 8 frames
-    assert got == list(range(1, n + 1))
+    assert got == list(range(1, n + 2))
 
 
 @pytest.mark.parametrize("form", ["async_with", "plain"])
@@ -587,7 +639,7 @@ async def test_watch_merges_sessions_each_exactly_once(
 ) -> None:
     a, b = emulator.add_event_session(30), emulator.add_event_session(45)
     emulator.faults.ws_drop_every(7)
-    async with client.sessions.watch(a, b, after_seq={b: 5}, **FAST) as watch:
+    async with client.sessions.watch(a, b, after_seq={b: 5}, options=FAST) as watch:
         events = [event async for event in watch]
     assert [e.seq for e in events if e.session_id == a] == list(range(1, 31))
     assert [e.seq for e in events if e.session_id == b] == list(range(6, 46))
@@ -659,23 +711,43 @@ async def test_missing_key_fails_before_connecting(monkeypatch: pytest.MonkeyPat
             await collect(client.sessions.events("vs_1"))
 
 
-def test_events_defaults_match_event_stream() -> None:
+def test_options_are_declared_once_and_validated_before_connecting() -> None:
+    """``events``, ``watch`` and ``EventStream`` take one ``EventStreamOptions`` value."""
     from voice_async.resources.sessions import SessionsResource
 
-    forwarded = inspect.signature(SessionsResource.events).parameters
-    own = inspect.signature(EventStream).parameters
-    for name, param in forwarded.items():
-        if name not in ("self", "session_id"):
-            assert own[name].default == param.default, name
-    assert set(own) - set(forwarded) == {"transport"}
+    for method in (SessionsResource.events, SessionsResource.watch, EventStream):
+        params = inspect.signature(method).parameters
+        assert params["options"].default is None
+        assert not set(params) & {f.name for f in attrs.fields(EventStreamOptions)}
+    bad: list[dict[str, Any]] = [
+        {"max_reconnects": -1},
+        {"initial_backoff": 0},
+        {"max_backoff": float("nan")},
+        {"healthy_after": float("inf")},
+        {"ping_interval": "20"},
+        {"max_queue": 0},
+        {"compression": 1},
+    ]
+    for kwargs in bad:
+        with pytest.raises(InvalidRequestError) as info:
+            EventStreamOptions(**kwargs)
+        assert info.value.field == next(iter(kwargs))
+
+
+async def test_timeout_bounds_the_handshake(emulator: Any, client: AsyncVoiceClient) -> None:
+    stream = client.sessions.events("vs_1", timeout=2.5)
+    assert stream._open_timeout == 2.5
+    assert client.sessions.events("vs_1", timeout=Timeout(connect=4.0))._open_timeout == 4.0
+    assert client.sessions.events("vs_1")._open_timeout == client._transport.config.timeout.connect
+    with pytest.raises(InvalidRequestError):
+        client.sessions.events("vs_1", timeout=-1)
 
 
 # -- the pure protocol core ----------------------------------------------------
 
 
 def test_close_codes() -> None:
-    assert close_action(1000) is Action.END
-    for code in (1001, 1005, 1006, 1011, 1012, 1013, 1014):
+    for code in (1000, 1001, 1005, 1006, 1011, 1012, 1013, 1014):
         assert close_action(code) is Action.RECONNECT
     assert close_action(4001) is Action.UNAUTHORIZED
     assert close_action(4004) is Action.NOT_FOUND
@@ -712,12 +784,20 @@ def test_reconnector_backs_off_until_healthy() -> None:
         delays.append(r.next_delay(now + 0.1))
     assert all(d is not None and d > 0 for d in delays)
     assert r.next_delay(3.0) is None and r.failures == 3
-    # A connection that delivered something new is healthy: reset, reconnect at once.
+    # Progress resets the count towards giving up, not the growing delay.
     r.opened(4.0)
-    assert r.next_delay(4.1, progressed=True) == 0.0 and r.failures == 1
-    # So is one that lived long enough, though quiet.
+    delay = r.next_delay(4.1, delivered=1)
+    assert delay is not None and delay > 0 and (r.failures, r.attempt) == (1, 4)
+    # Failed handshakes after it count again, however much came before them.
+    assert r.next_delay(4.2, delivered=1) is not None and r.failures == 2
+    assert r.next_delay(4.3, delivered=1) is not None and r.failures == 3
+    assert r.next_delay(4.4, delivered=1) is None  # max_retries=3: give up
+    # A short connection that carried healthy_events (100) events is healthy too.
+    r.opened(4.5)
+    assert r.next_delay(4.6, delivered=100) == 0.0 and (r.failures, r.attempt) == (1, 1)
+    # A connection that lived long enough is healthy, though quiet: reconnect at once.
     r.opened(5.0)
-    assert r.next_delay(15.0) == 0.0
+    assert r.next_delay(15.0) == 0.0 and (r.failures, r.attempt) == (1, 1)
     # 1013 "try again later" and Retry-After are honoured even then.
     r.opened(20.0)
     assert r.next_delay(30.0, code=1013) != 0.0

@@ -9,23 +9,40 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import sys
 import time
+import typing
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import attrs
 import pytest
 
 from voice_async import (
+    APIResponseValidationError,
     AsyncVoiceClient,
     Direction,
     InternalServerError,
+    PaginationStalledError,
     RetryPolicy,
+    SessionPage,
     SessionStatus,
     VoiceSession,
 )
+from voice_async._convert import RawPage
 from voice_async._pagination import Checkpoint, SessionIterator, SessionPageIterator
+from voice_async._pagination_core import (
+    MAX_STALLED_PAGES,
+    Answer,
+    Cursor,
+    PagePlanner,
+    ProgressGuard,
+    Window,
+    pin_bound,
+)
 from voice_async.testing import Emulator
 
 N = 537  # not a multiple of any page size used here
@@ -91,7 +108,7 @@ async def test_iterates_exactly_every_session_in_order(
 ) -> None:
     expected = await raw_ids(emu)
     before = list_requests(emu)
-    it = client.sessions.iter(page_size=page_size, concurrency=concurrency, prefetch=prefetch)
+    it = client.sessions.iter(limit=page_size, concurrency=concurrency, prefetch=prefetch)
     got = [s async for s in it]
     assert [s.id for s in got] == expected
     assert_newest_first_and_unique(got)
@@ -101,26 +118,26 @@ async def test_iterates_exactly_every_session_in_order(
 
 async def test_page_size_dividing_the_total(emu: Emulator, client: AsyncVoiceClient) -> None:
     emu.insert_sessions(63)  # 600 in all
-    got = [s.id async for s in client.sessions.iter(page_size=100, concurrency=3)]
+    got = [s.id async for s in client.sessions.iter(limit=100, concurrency=3)]
     assert got == await raw_ids(emu)
     assert list_requests(emu) == 6 + 6  # has_more=false on the 6th page ends it
 
 
 async def test_concurrency_yields_the_same_sequence(client: AsyncVoiceClient) -> None:
-    sequential = [s async for s in client.sessions.iter(page_size=20)]
-    concurrent = [s async for s in client.sessions.iter(page_size=20, concurrency=8)]
+    sequential = [s async for s in client.sessions.iter(limit=20)]
+    concurrent = [s async for s in client.sessions.iter(limit=20, concurrency=8)]
     assert concurrent == sequential
 
 
 async def test_limit_and_start_offset(client: AsyncVoiceClient, emu: Emulator) -> None:
     expected = await raw_ids(emu)
     before = list_requests(emu)
-    got = [s.id async for s in client.sessions.iter(page_size=100, limit=25)]
+    got = [s.id async for s in client.sessions.iter(limit=100, max_items=25)]
     assert got == expected[:25]
     assert list_requests(emu) - before == 1
-    middle = [s.id async for s in client.sessions.iter(page_size=50, start_offset=200, limit=120)]
+    middle = [s.id async for s in client.sessions.iter(limit=50, start_offset=200, max_items=120)]
     assert middle == expected[200:320]
-    assert [s async for s in client.sessions.iter(limit=0)] == []
+    assert [s async for s in client.sessions.iter(max_items=0)] == []
 
 
 @pytest.mark.parametrize(
@@ -137,14 +154,14 @@ async def test_filters(client: AsyncVoiceClient, filters: dict[str, Any]) -> Non
     expected = [s for s in everything if all(getattr(s, k) == v for k, v in filters.items())]
     assert expected  # the filter selects something, and not everything
     assert len(expected) < len(everything)
-    got = [s async for s in client.sessions.iter(page_size=9, concurrency=3, **filters)]
+    got = [s async for s in client.sessions.iter(limit=9, concurrency=3, **filters)]
     assert got == expected
 
 
 async def test_time_window_filter(client: AsyncVoiceClient) -> None:
     everything = [s async for s in client.sessions.iter()]
     lo, hi = everything[400].created_at, everything[100].created_at
-    got = [s async for s in client.sessions.iter(page_size=40, created_after=lo, created_before=hi)]
+    got = [s async for s in client.sessions.iter(limit=40, created_after=lo, created_before=hi)]
     assert got == everything[101:400]  # the emulator's bounds are exclusive
 
 
@@ -157,7 +174,7 @@ async def test_head_inserts_on_every_page(
 ) -> None:
     existing = await raw_ids(emu)
     emu.faults.head_insert_on_page(3)
-    it = client.sessions.iter(page_size=10, concurrency=concurrency)
+    it = client.sessions.iter(limit=10, concurrency=concurrency)
     got = [s async for s in it]
     assert_newest_first_and_unique(got)
     assert set(existing) <= {s.id for s in got}
@@ -167,7 +184,7 @@ async def test_head_inserts_on_every_page(
 async def test_inserts_while_the_caller_consumes(client: AsyncVoiceClient, emu: Emulator) -> None:
     existing = await raw_ids(emu)
     got: list[VoiceSession] = []
-    async for session in client.sessions.iter(page_size=25, concurrency=2):
+    async for session in client.sessions.iter(limit=25, concurrency=2):
         got.append(session)
         if len(got) % 40 == 0:
             emu.insert_sessions(9)
@@ -187,7 +204,7 @@ async def test_shapes_without_total(
     expected = await raw_ids(emu)
     emu.list_shape = shape
     before = list_requests(emu)
-    it = client.sessions.iter(page_size=20, concurrency=4)
+    it = client.sessions.iter(limit=20, concurrency=4)
     got = [s.id async for s in it]
     assert got == expected
     assert it.total is None
@@ -202,7 +219,7 @@ async def test_failed_pages_are_retried(client: AsyncVoiceClient, emu: Emulator)
     expected = await raw_ids(emu)
     before = list_requests(emu)
     emu.faults.script("503", "502_html", route="list_sessions")  # page 1: two retries
-    it = client.sessions.iter(page_size=50, prefetch=False)
+    it = client.sessions.iter(limit=50, prefetch=False)
     got = [(await it.__anext__()).id for _ in range(75)]
     emu.faults.script("reset", "truncated_json", route="list_sessions")  # page 3 likewise
     got += [s.id async for s in it]
@@ -217,7 +234,7 @@ async def test_random_faults_with_concurrency(emu: Emulator) -> None:
     async with AsyncVoiceClient(
         api_key=emu.api_key, base_url=emu.base_url, retry_policy=policy
     ) as c:
-        got = [s.id async for s in c.sessions.iter(page_size=20, concurrency=6)]
+        got = [s.id async for s in c.sessions.iter(limit=20, concurrency=6)]
     assert got == expected
     assert sum(emu.stats.faults_injected.values()) > 5
 
@@ -226,7 +243,7 @@ async def test_a_page_that_keeps_failing_raises_and_resumes(
     client: AsyncVoiceClient, emu: Emulator
 ) -> None:
     expected = await raw_ids(emu)
-    it = client.sessions.iter(page_size=30, prefetch=False)
+    it = client.sessions.iter(limit=30, prefetch=False)
     got = [await it.__anext__() for _ in range(60)]
     emu.faults.script("500", "500", "500", route="list_sessions")  # 1 try + 2 retries
     with pytest.raises(InternalServerError):
@@ -235,7 +252,7 @@ async def test_a_page_that_keeps_failing_raises_and_resumes(
     assert not fetch_tasks()
     with pytest.raises(StopAsyncIteration):
         await it.__anext__()  # a failed iterator is finished
-    rest = [s async for s in client.sessions.iter(resume=it.checkpoint(), page_size=30)]
+    rest = [s async for s in client.sessions.iter(resume=it.checkpoint(), limit=30)]
     assert [s.id for s in got + rest] == expected
 
 
@@ -243,7 +260,7 @@ async def test_concurrency_keeps_requests_at_the_server_while_the_consumer_lags(
     client: AsyncVoiceClient, emu: Emulator
 ) -> None:
     emu.faults.latency(0.02, route="list_sessions")
-    async with client.sessions.iter(page_size=10, concurrency=4) as it:
+    async with client.sessions.iter(limit=10, concurrency=4) as it:
         await it.__anext__()
         await asyncio.sleep(0.3)  # a slow consumer: 4 answers land, 4 more are sent
         assert list_requests(emu) == 1 + 2 * 4  # and no more: 8 pages held at most
@@ -260,7 +277,7 @@ async def test_async_with_break_cancels_requests_in_flight(
 ) -> None:
     emu.faults.latency(0.3, route="list_sessions")
     started = time.monotonic()
-    async with client.sessions.iter(page_size=10, concurrency=8) as it:
+    async with client.sessions.iter(limit=10, concurrency=8) as it:
         async for _ in it:
             assert len(fetch_tasks()) == 8  # the windows after the first page
             break
@@ -285,7 +302,7 @@ async def test_bare_break_cancels_requests_in_flight(
 ) -> None:
     emu.faults.latency(0.3, route="list_sessions")
     started = time.monotonic()
-    async for _ in client.sessions.iter(page_size=10, concurrency=4):
+    async for _ in client.sessions.iter(limit=10, concurrency=4):
         assert len(fetch_tasks()) == 4
         break
     await settle()  # prefer `async with` for deterministic cleanup
@@ -299,7 +316,7 @@ async def test_leaving_the_loop_by_an_exception_cancels_too(
 ) -> None:
     emu.faults.latency(0.3, route="list_sessions")
     with pytest.raises(ZeroDivisionError):
-        async for _ in client.sessions.iter(page_size=10, prefetch=True):
+        async for _ in client.sessions.iter(limit=10, prefetch=True):
             assert fetch_tasks()
             1 / 0  # noqa: B018
     await settle()
@@ -308,7 +325,7 @@ async def test_leaving_the_loop_by_an_exception_cancels_too(
 
 async def test_bare_break_over_pages_cancels(client: AsyncVoiceClient, emu: Emulator) -> None:
     emu.faults.latency(0.3, route="list_sessions")
-    async for _ in client.sessions.iter(page_size=10, concurrency=3).pages():
+    async for _ in client.sessions.iter(limit=10, concurrency=3).pages():
         assert len(fetch_tasks()) == 3
         break
     await settle()
@@ -320,7 +337,7 @@ async def test_iterating_again_after_break_continues_exactly(
 ) -> None:
     expected = await raw_ids(emu)
     emu.faults.latency(0.01, route="list_sessions")
-    it = client.sessions.iter(page_size=10, concurrency=4)
+    it = client.sessions.iter(limit=10, concurrency=4)
     head: list[str] = []
     async for session in it:
         head.append(session.id)
@@ -336,7 +353,7 @@ async def test_aclose_from_another_task_ends_the_loop_cleanly(
     client: AsyncVoiceClient, emu: Emulator
 ) -> None:
     emu.faults.latency(0.05, route="list_sessions")
-    it = client.sessions.iter(page_size=10, concurrency=4)
+    it = client.sessions.iter(limit=10, concurrency=4)
     seen: list[VoiceSession] = []
     enough = asyncio.Event()
 
@@ -362,7 +379,7 @@ async def test_cancelling_the_consumer_cancels_the_fetches(
     emu.faults.latency(0.05, route="list_sessions")
     seen: list[VoiceSession] = []
     enough = asyncio.Event()
-    it = client.sessions.iter(page_size=10, concurrency=4)
+    it = client.sessions.iter(limit=10, concurrency=4)
 
     async def consume() -> None:
         async for session in it:
@@ -384,7 +401,7 @@ async def test_cancelling_the_consumer_cancels_the_fetches(
 
 
 async def test_aclose_is_idempotent_and_final(client: AsyncVoiceClient) -> None:
-    it = client.sessions.iter(page_size=5)
+    it = client.sessions.iter(limit=5)
     await it.__anext__()
     await it.aclose()
     await it.aclose()
@@ -397,7 +414,7 @@ async def test_aclose_is_idempotent_and_final(client: AsyncVoiceClient) -> None:
 
 async def test_pages(client: AsyncVoiceClient, emu: Emulator) -> None:
     expected = await raw_ids(emu)
-    async with client.sessions.iter(page_size=100, concurrency=3) as it:
+    async with client.sessions.iter(limit=100, concurrency=3) as it:
         pages = [page async for page in it.pages()]
     assert [len(p) for p in pages] == [100] * 5 + [37]
     assert [s.id for p in pages for s in p] == expected
@@ -405,7 +422,7 @@ async def test_pages(client: AsyncVoiceClient, emu: Emulator) -> None:
 
 
 async def test_progress_is_known_after_the_first_session(client: AsyncVoiceClient) -> None:
-    it = client.sessions.iter(page_size=50)
+    it = client.sessions.iter(limit=50)
     assert (it.total, it.offset) == (None, 0)
     await it.__anext__()
     assert (it.total, it.offset) == (N, 1)
@@ -427,7 +444,7 @@ async def export(
     """A JSONL export that checkpoints after each written line (as a CLI would)."""
     resume = load_checkpoint(state)
     written = 0
-    async with client.sessions.iter(page_size=40, concurrency=4, resume=resume) as it:
+    async with client.sessions.iter(limit=40, concurrency=4, resume=resume) as it:
         with out.open("a", encoding="utf-8") as fh:
             async for session in it:
                 if written == crash_after:
@@ -456,7 +473,7 @@ async def test_export_is_correct_and_resumable(
 
 async def test_resume_from_a_plain_offset(client: AsyncVoiceClient, emu: Emulator) -> None:
     expected = await raw_ids(emu)
-    it = client.sessions.iter(page_size=64)
+    it = client.sessions.iter(limit=64)
     head = [await it.__anext__() for _ in range(100)]
     offset, pin = it.offset, it.created_before
     await it.aclose()
@@ -465,6 +482,143 @@ async def test_resume_from_a_plain_offset(client: AsyncVoiceClient, emu: Emulato
 
 
 def test_iter_validates_before_anything_runs(client: AsyncVoiceClient) -> None:
-    with pytest.raises(ValueError, match="page_size"):
-        client.sessions.iter(page_size=500)
+    with pytest.raises(ValueError, match="limit"):
+        client.sessions.iter(limit=500)
+    with pytest.raises(TypeError):
+        client.sessions.iter(page_size=50)  # type: ignore[call-arg]  # renamed in 0.2.0
     assert isinstance(client.sessions.iter(), SessionIterator)
+
+
+# -- the sans-I/O core: planning and acceptance without sockets ----------------
+
+
+def _raw(offset: int, n: int, *, total: int | None, limit: int = 10) -> RawPage:
+    return RawPage(items=[{}] * n, limit=limit, offset=offset, total=total)
+
+
+def _sessions(first: int, n: int) -> tuple[VoiceSession, ...]:
+    """``n`` sessions, newest first, numbered from ``first`` (higher = older)."""
+    at = datetime(2026, 11, 25, tzinfo=timezone.utc)
+    return tuple(
+        VoiceSession(
+            id=f"vs_{10**6 - i:07d}",
+            status="completed",
+            direction="outbound",
+            to="+15555555678",
+            from_="+15555551234",
+            agent_key="support_primary",
+            created_at=at - timedelta(seconds=i),
+        )
+        for i in range(first, first + n)
+    )
+
+
+def test_planner_sends_prefetch_then_concurrent_windows() -> None:
+    plan = PagePlanner(page_size=10, concurrency=4, prefetch=True, offset=0)
+    first = plan.first_window(position=0, left=None)
+    assert first is not None and (first.offset, first.limit, first.causal) == (0, 10, True)
+    assert plan.accept(first, _raw(0, 10, total=95), pinned=False) is Answer.ACCEPT
+    more = plan.more_windows(None, queued=0, in_flight=0, position=0, left=None)
+    assert [(w.offset, w.causal) for w in more] == [
+        (10, True),
+        (20, False),
+        (30, False),
+        (40, False),
+    ]
+    # a window sized down near max_items, and nothing past total
+    assert plan.window_size(90, position=85, left=10) == 5
+    last = Window(90, 10, causal=False)
+    assert plan.more_windows(last, queued=1, in_flight=0, position=0, left=None) == []
+
+
+def test_planner_refuses_what_could_skip() -> None:
+    plan = PagePlanner(page_size=10, concurrency=4, prefetch=True, offset=0)
+    assert plan.accept(Window(0, 10, True), _raw(0, 10, total=95), pinned=False) is Answer.ACCEPT
+    # a concurrent window seeing another total: the list moved between the two
+    assert plan.accept(Window(10, 10, False), _raw(10, 10, total=96), pinned=False) is Answer.RESYNC
+    # a short page moved the boundary: the next planned window no longer fits
+    assert plan.accept(Window(10, 10, True), _raw(10, 7, total=95), pinned=False) is Answer.ACCEPT
+    assert plan.accept(Window(20, 10, False), _raw(20, 10, total=95), pinned=False) is Answer.RESYNC
+    # a pinned total below the unpinned one: the server reads the pin differently
+    plan.base_total = 200
+    assert plan.accept(Window(17, 10, True), _raw(17, 10, total=95), pinned=True) is Answer.UNPIN
+    with pytest.raises(APIResponseValidationError, match="offset 17"):
+        plan.accept(Window(17, 10, True), _raw(0, 10, total=95), pinned=False)
+
+
+def test_pin_bound() -> None:
+    head = SessionPage(_sessions(0, 2), 10, 0, 2, False)
+    newest = head.data[0].created_at
+    assert pin_bound(head, None) == newest + timedelta(seconds=1)
+    assert pin_bound(head, newest) is None  # the caller's bound is tighter
+    assert pin_bound(SessionPage((), 10, 0, 0, False), None) is None
+    at_the_end = attrs.evolve(head.data[0], created_at=datetime.max.replace(tzinfo=timezone.utc))
+    assert pin_bound(SessionPage((at_the_end,), 10, 0, 1, False), None) is None
+
+
+def test_progress_guard() -> None:
+    def page(offset: int, first: int, n: int, total: int | None) -> SessionPage:
+        return SessionPage(_sessions(first, n), 10, offset, total, True)
+
+    cursor = Cursor()
+    guard = ProgressGuard(0)
+    guard.check(page(0, 0, 10, 100), cursor, last=False)
+    cursor.remember(_sessions(9, 1)[0])
+    # inserts explain duplicates: total grew by at least the offset advanced
+    guard.check(page(10, 0, 10, 110), cursor, last=False)
+    assert guard.explained == 1
+    # more duplicates than the inserts explain: counted, not yet fatal
+    guard.check(page(20, 0, 10, 110), cursor, last=False)
+    assert guard.stalls == 1
+    # nothing new and total as at the last progress: a server ignoring offset
+    guard = ProgressGuard(0)
+    guard.check(page(0, 0, 10, 100), cursor=Cursor(), last=False)
+    with pytest.raises(PaginationStalledError) as proof:
+        guard.check(page(10, 0, 10, 100), cursor, last=False)
+    assert proof.value.stalled_pages == 1
+    # without total: tolerated a few times, then an error
+    guard = ProgressGuard(0)
+    for offset in range(10, 10 * MAX_STALLED_PAGES, 10):
+        guard.check(page(offset, 0, 10, None), cursor, last=False)
+    with pytest.raises(PaginationStalledError) as info:
+        guard.check(page(10 * MAX_STALLED_PAGES, 0, 10, None), cursor, last=False)
+    assert info.value.stalled_pages == MAX_STALLED_PAGES
+    guard.check(page(50, 0, 0, None), cursor, last=True)  # an empty last page is the end
+
+
+def test_public_signatures_name_only_exported_types() -> None:
+    """Every class in a public signature of ``client.sessions`` is importable from the package."""
+    import voice_async
+    from voice_async.resources.sessions import SessionsResource
+
+    seen: set[type] = set()
+
+    def classes(hint: Any) -> None:
+        if isinstance(hint, type):
+            seen.add(hint)
+        for arg in typing.get_args(hint):
+            classes(arg)
+
+    exported = {n: getattr(voice_async, n) for n in voice_async.__all__}  # loads them all
+    owners = (
+        SessionsResource,  # the resource's methods, and the objects they hand back
+        voice_async.EventStream,
+        voice_async.SessionWatch,
+        SessionIterator,
+        SessionPageIterator,
+    )
+    for owner in owners:
+        namespace = {**vars(sys.modules[owner.__module__]), **exported}
+        for name, member in vars(owner).items():
+            function = member.fget if isinstance(member, property) else member
+            if callable(function) and not name.startswith("_"):
+                for hint in typing.get_type_hints(function, namespace).values():
+                    classes(hint)
+    ours = {c for c in seen if c.__module__.startswith("voice_async")}
+    assert {"SessionIterator", "Checkpoint", "SessionFilters", "EventStreamOptions"} <= {
+        c.__name__ for c in ours
+    }
+    for cls in ours:
+        assert getattr(voice_async, cls.__name__) is cls, cls
+    for cls in (SessionIterator, SessionPageIterator, Checkpoint):
+        assert getattr(voice_async, cls.__name__) is cls

@@ -99,7 +99,7 @@ class ModelServer:
 
 def iterate(server: ModelServer, **options: Any) -> SessionIterator:
     filters = options.pop("filters", SessionFilters())
-    return SessionIterator(server, filters, **options)  # type: ignore[arg-type]
+    return SessionIterator(server._request_page, filters, **options)
 
 
 def fetch_tasks() -> list[asyncio.Task[Any]]:
@@ -132,7 +132,7 @@ async def test_random_shifts_never_duplicate_or_miss(seed: int) -> None:
     original = list(server.sessions)
     it = iterate(
         server,
-        page_size=page_size,
+        limit=page_size,
         concurrency=rng.randrange(1, 9),
         prefetch=rng.random() < 0.8,
     )
@@ -164,7 +164,7 @@ async def test_the_total_check_is_what_keeps_concurrent_windows_exact() -> None:
 
     server._request_page = ordered  # type: ignore[method-assign]
     original = list(server.sessions)
-    it = iterate(server, page_size=10, concurrency=3)
+    it = iterate(server, limit=10, concurrency=3)
     got = [s async for s in it]
     assert_exact(got, original)
     assert it.resyncs >= 1
@@ -182,7 +182,7 @@ async def test_sessions_created_behind_the_cursor_in_its_second_are_not_yielded(
         return await fetch(filters, limit=limit, offset=offset)
 
     server._request_page = inserting  # type: ignore[method-assign]
-    got = [s.id async for s in iterate(server, page_size=2, prefetch=False)]
+    got = [s.id async for s in iterate(server, limit=2, prefetch=False)]
     # Page 2 is [12, 11]: 12 was created after 10 was yielded and sorts before it.
     assert got == [f"vs_{n:08d}" for n in range(11, 0, -1)]
 
@@ -192,7 +192,7 @@ async def test_new_sessions_outside_the_pin_are_never_requested_back() -> None:
     server.insert_per_request = 4
     server.same_second = False  # each insert is a minute newer: outside the pin
     original = list(server.sessions)
-    it = iterate(server, page_size=10)
+    it = iterate(server, limit=10)
     got = [s async for s in it]
     first_inserts = ["vs_00000099", "vs_00000098", "vs_00000097", "vs_00000096"]
     assert [s.id for s in got] == first_inserts + [s.id for s in original]
@@ -204,7 +204,7 @@ async def test_new_sessions_outside_the_pin_are_never_requested_back() -> None:
 async def test_caller_created_before_is_kept_when_tighter_than_the_pin() -> None:
     server = ModelServer(30)
     bound = EPOCH - timedelta(minutes=10) + timedelta(milliseconds=500)
-    it = iterate(server, page_size=7, filters=SessionFilters(created_before=bound))
+    it = iterate(server, limit=7, filters=SessionFilters(created_before=bound))
     got = [s async for s in it]
     assert len(got) == 20  # minutes -10 .. -29
     assert {b for _, _, b in server.requests} == {"2025-12-31T23:50:00.500000Z"}
@@ -215,7 +215,7 @@ async def test_caller_created_before_in_the_future_is_pinned() -> None:
     server.insert_per_request = 3
     server.same_second = False
     future = SessionFilters(created_before=EPOCH + timedelta(days=1))
-    got = [s async for s in iterate(server, page_size=7, filters=future)]
+    got = [s async for s in iterate(server, limit=7, filters=future)]
     assert len(got) == 33  # the 30 and the 3 inserted before the first answer
     bounds = [b for _, _, b in server.requests]
     assert bounds == ["2026-01-02T00:00:00Z"] + ["2026-01-01T00:03:01Z"] * 4
@@ -225,7 +225,7 @@ async def test_a_server_that_reads_the_pin_differently_is_detected() -> None:
     server = ModelServer(50)
     server.bound_shift = timedelta(minutes=5)  # drops 5 sessions the pin must keep
     original = list(server.sessions)
-    it = iterate(server, page_size=10, concurrency=4)
+    it = iterate(server, limit=10, concurrency=4)
     got = [s async for s in it]
     assert_exact(got, original)
     assert it.created_before is None  # fell back to the cursor alone
@@ -236,7 +236,7 @@ async def test_a_server_that_reads_the_pin_differently_is_detected() -> None:
 async def test_server_capping_the_page_size_is_followed_exactly(concurrency: int) -> None:
     server = ModelServer(53)
     server.cap = 7  # asked for 20, answers 7 with has_more
-    got = [s async for s in iterate(server, page_size=20, concurrency=concurrency)]
+    got = [s async for s in iterate(server, limit=20, concurrency=concurrency)]
     assert [s.id for s in got] == [s.id for s in server.sessions]
 
 
@@ -244,7 +244,7 @@ async def test_without_total_paging_is_sequential_with_one_page_ahead() -> None:
     server = ModelServer(45)
     server.send_total = False
     server.max_delay = 0.001
-    it = iterate(server, page_size=10, concurrency=8)
+    it = iterate(server, limit=10, concurrency=8)
     got = [s async for s in it]
     assert [s.id for s in got] == [s.id for s in server.sessions]
     offsets = [o for o, _, _ in server.requests]
@@ -253,7 +253,7 @@ async def test_without_total_paging_is_sequential_with_one_page_ahead() -> None:
 
 async def test_limit_caps_yield_and_request_sizes() -> None:
     server = ModelServer(100)
-    got = [s async for s in iterate(server, page_size=30, limit=45)]
+    got = [s async for s in iterate(server, limit=30, max_items=45)]
     assert [s.id for s in got] == [s.id for s in server.sessions[:45]]
     assert [(o, n) for o, n, _ in server.requests] == [(0, 30), (30, 15)]
 
@@ -266,7 +266,7 @@ async def test_unordered_page_raises_instead_of_skipping(swap: int) -> None:
         server.sessions[swap + 1],
         server.sessions[swap],
     )
-    it = iterate(server, page_size=10)
+    it = iterate(server, limit=10)
     with pytest.raises(APIResponseValidationError, match="not ordered"):
         [s async for s in it]
     assert not fetch_tasks()
@@ -281,12 +281,12 @@ async def test_offset_not_honoured_raises() -> None:
 
     server._request_page = ignores_offset  # type: ignore[method-assign]
     with pytest.raises(APIResponseValidationError, match="offset 10"):
-        [s async for s in iterate(server, page_size=10)]
+        [s async for s in iterate(server, limit=10)]
 
 
 async def test_pages_chain_by_next_offset() -> None:
     server = ModelServer(25)
-    pages = [p async for p in iterate(server, page_size=10).pages()]
+    pages = [p async for p in iterate(server, limit=10).pages()]
     assert [len(p) for p in pages] == [10, 10, 5]
     assert [p.offset for p in pages] == [0, 10, 20]
     assert [p.next_offset for p in pages] == [10, 20, None]
@@ -297,7 +297,7 @@ async def test_pages_drop_the_duplicated_head_of_a_shifted_page() -> None:
     server = ModelServer(25)
     server.insert_per_request = 2  # in the pinned second: every page shifts by 2
     original = list(server.sessions)
-    pages = [p async for p in iterate(server, page_size=10).pages()]
+    pages = [p async for p in iterate(server, limit=10).pages()]
     assert_exact([s for p in pages for s in p.data], original)
     assert [len(p) for p in pages] == [10, 8, 8, 1]
     for before, after in itertools.pairwise(pages):
@@ -308,7 +308,7 @@ async def test_pages_drop_the_duplicated_head_of_a_shifted_page() -> None:
 
 
 async def test_pages_and_items_cannot_be_mixed() -> None:
-    it = iterate(ModelServer(5), page_size=2)
+    it = iterate(ModelServer(5), limit=2)
     await it.__anext__()
     with pytest.raises(RuntimeError, match="not both"):
         await it.pages().__anext__()
@@ -317,25 +317,25 @@ async def test_pages_and_items_cannot_be_mixed() -> None:
 
 async def test_checkpoint_round_trips_and_resumes_exactly() -> None:
     server = ModelServer(60)
-    it = iterate(server, page_size=8)
+    it = iterate(server, limit=8)
     first = [await it.__anext__() for _ in range(21)]
     saved = Checkpoint.from_dict(it.checkpoint().to_dict())
     await it.aclose()
     assert saved.offset == 21
     server.insert(6)  # in the pinned second: shifts every later offset by 6
-    rest = [s async for s in iterate(server, page_size=8, resume=saved)]
+    rest = [s async for s in iterate(server, limit=8, resume=saved)]
     assert [s.id for s in first + rest] == [s.id for s in server.sessions[6:]]
 
 
 @pytest.mark.parametrize(
     ("options", "field"),
     [
-        ({"page_size": 0}, "page_size"),
-        ({"page_size": 101}, "page_size"),
+        ({"limit": 0}, "limit"),
+        ({"limit": 101}, "limit"),
         ({"concurrency": 0}, "concurrency"),
         ({"concurrency": True}, "concurrency"),
         ({"start_offset": -1}, "start_offset"),
-        ({"limit": -1}, "limit"),
+        ({"max_items": -1}, "max_items"),
         ({"filters": SessionFilters(agent_key="bad key")}, "agent_key"),
         ({"start_offset": 3, "resume": Checkpoint(offset=4)}, "start_offset"),
     ],

@@ -20,6 +20,15 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from ._campaign import CampaignRun
+    from ._campaign_core import (
+        CallRow,
+        CampaignResult,
+        CampaignSummary,
+        campaign_idempotency_key,
+        row_key,
+    )
+    from ._campaign_limit import AdaptiveRateLimiter, RateLimiter
     from ._client import AsyncVoiceClient
     from ._config import Timeout
     from ._errors import (
@@ -34,11 +43,13 @@ if TYPE_CHECKING:
         ConfigurationError,
         ConflictError,
         EventGapError,
+        EventProtocolError,
         EventStreamError,
         InternalServerError,
         InvalidRequestError,
         MissingCredentialsError,
         NotFoundError,
+        PaginationStalledError,
         PermissionDeniedError,
         RateLimitError,
         ResponseTooLargeError,
@@ -48,6 +59,7 @@ if TYPE_CHECKING:
         VoiceError,
     )
     from ._events import EventStream
+    from ._events_core import EventStreamOptions
     from ._events_watch import SessionWatch
     from ._models import (
         AgentResponseData,
@@ -68,12 +80,21 @@ if TYPE_CHECKING:
         TranscriptData,
         VoiceSession,
     )
-    from ._pagination import Checkpoint, SessionIterator
+    from ._pagination import Checkpoint, SessionIterator, SessionPageIterator
+    from ._paths import SessionFilters
     from ._retry import RetryPolicy
     from ._runtime import Runtime
 
 #: Public name -> the private module that defines it (imported on first use).
 _EXPORTS: dict[str, str] = {
+    "CampaignRun": "._campaign",
+    "CallRow": "._campaign_core",
+    "CampaignResult": "._campaign_core",
+    "CampaignSummary": "._campaign_core",
+    "campaign_idempotency_key": "._campaign_core",
+    "row_key": "._campaign_core",
+    "AdaptiveRateLimiter": "._campaign_limit",
+    "RateLimiter": "._campaign_limit",
     "AsyncVoiceClient": "._client",
     "Timeout": "._config",
     "APIConnectionError": "._errors",
@@ -87,6 +108,8 @@ _EXPORTS: dict[str, str] = {
     "ConfigurationError": "._errors",
     "ConflictError": "._errors",
     "EventGapError": "._errors",
+    "EventProtocolError": "._errors",
+    "PaginationStalledError": "._errors",
     "EventStreamError": "._errors",
     "InternalServerError": "._errors",
     "InvalidRequestError": "._errors",
@@ -100,6 +123,7 @@ _EXPORTS: dict[str, str] = {
     "UnprocessableEntityError": "._errors",
     "VoiceError": "._errors",
     "EventStream": "._events",
+    "EventStreamOptions": "._events_core",
     "SessionWatch": "._events_watch",
     "AgentResponseData": "._models",
     "Call": "._models",
@@ -120,6 +144,8 @@ _EXPORTS: dict[str, str] = {
     "VoiceSession": "._models",
     "Checkpoint": "._pagination",
     "SessionIterator": "._pagination",
+    "SessionPageIterator": "._pagination",
+    "SessionFilters": "._paths",
     "RetryPolicy": "._retry",
     "Runtime": "._runtime",
 }
@@ -144,11 +170,16 @@ __all__ = [
     "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
+    "AdaptiveRateLimiter",
     "AgentResponseData",
     "AsyncVoiceClient",
     "AuthenticationError",
     "BadRequestError",
     "Call",
+    "CallRow",
+    "CampaignResult",
+    "CampaignRun",
+    "CampaignSummary",
     "Checkpoint",
     "ClientClosedError",
     "ConfigurationError",
@@ -157,24 +188,30 @@ __all__ = [
     "ErrorData",
     "EventData",
     "EventGapError",
+    "EventProtocolError",
     "EventStream",
     "EventStreamError",
+    "EventStreamOptions",
     "EventType",
     "InternalServerError",
     "InvalidRequestError",
     "MissingCredentialsError",
     "NotFoundError",
+    "PaginationStalledError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RateLimiter",
     "ResponseTooLargeError",
     "RetryPolicy",
     "Runtime",
     "RuntimeConfig",
     "SessionEndedData",
     "SessionEvent",
+    "SessionFilters",
     "SessionIterator",
     "SessionNotFoundError",
     "SessionPage",
+    "SessionPageIterator",
     "SessionStartedData",
     "SessionStatus",
     "SessionStatusData",
@@ -188,4 +225,6 @@ __all__ = [
     "VoiceError",
     "VoiceSession",
     "__version__",
+    "campaign_idempotency_key",
+    "row_key",
 ]

@@ -23,6 +23,7 @@ from ._retry import RetryPolicy
 from ._runtime import Runtime
 from ._transport import Transport
 from .resources import AdminResource, CallsResource, SessionsResource
+from .resources.campaigns import CampaignsResource
 
 
 class AsyncVoiceClient(AsyncClosing):
@@ -120,6 +121,7 @@ class AsyncVoiceClient(AsyncClosing):
         self.calls = CallsResource(transport)
         self.sessions = SessionsResource(transport)
         self.admin = AdminResource(transport)
+        self.campaigns = CampaignsResource(transport)
 
     def with_options(
         self,

@@ -32,11 +32,13 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "EventGapError",
+    "EventProtocolError",
     "EventStreamError",
     "InternalServerError",
     "InvalidRequestError",
     "MissingCredentialsError",
     "NotFoundError",
+    "PaginationStalledError",
     "PermissionDeniedError",
     "RateLimitError",
     "ResponseTooLargeError",
@@ -245,12 +247,31 @@ class EventStreamError(APIError):
         self.close_code = close_code
 
 
-class StreamUnauthorizedError(EventStreamError):
+class _StreamStatusError(EventStreamError, APIStatusError):
+    """A stream error that also means an HTTP status, so ``except`` by meaning works.
+
+    ``except AuthenticationError`` catches a 4001 close as it catches a 401,
+    ``except NotFoundError`` a 4004 as a 404.  ``status`` is the handshake's
+    HTTP status when the upgrade was refused, else the status the close code
+    stands for; ``close_code`` is ``None`` for a refused handshake.
+    """
+
+    STATUS = 0
+
+    def __init__(self, message: str, *, status: int | None = None, **kwargs: Any) -> None:
+        super().__init__(message, status=status or self.STATUS, **kwargs)
+
+
+class StreamUnauthorizedError(_StreamStatusError, AuthenticationError):
     """Close 4001 (or handshake 401/403): the key may not read this stream."""
 
+    STATUS = 401
 
-class SessionNotFoundError(EventStreamError):
+
+class SessionNotFoundError(_StreamStatusError, NotFoundError):
     """Close 4004 (or handshake 404): no such session."""
+
+    STATUS = 404
 
 
 class EventGapError(EventStreamError):
@@ -264,3 +285,23 @@ class EventGapError(EventStreamError):
         super().__init__(message)
         self.expected_seq = expected_seq
         self.got_seq = got_seq
+
+
+class PaginationStalledError(APIResponseValidationError):
+    """``sessions.iter()`` met pages that bring nothing new: the server ignores ``offset``.
+
+    Raised after a few such pages in a row (or at once when ``total`` proves
+    it) instead of looping forever or ending with sessions silently skipped.
+    """
+
+    def __init__(self, message: str, *, stalled_pages: int, offset: int) -> None:
+        super().__init__(message)
+        self.stalled_pages = stalled_pages
+        self.offset = offset
+
+
+class EventProtocolError(EventStreamError):
+    """The events server broke the protocol (e.g. a frame for another session).
+
+    Final: such a stream cannot be trusted, so nothing from it is yielded.
+    """

@@ -29,76 +29,45 @@ from collections.abc import AsyncGenerator
 from types import TracebackType
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import (
-    ConnectionClosed,
-    InvalidHandshake,
-    InvalidStatus,
-    SecurityError,
-)
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, SecurityError
 from websockets.version import version as websockets_version
 from yarl import URL
 
 from . import _validate as check
+from ._config import Timeout
 from ._errors import (
+    APIResponseValidationError,
     ClientClosedError,
     EventGapError,
+    EventProtocolError,
     EventStreamError,
     InvalidRequestError,
     SessionNotFoundError,
     StreamUnauthorizedError,
 )
+from ._events_conn import MaskingLogger, close_code, close_draining, describe, safe_cause
 from ._events_core import (
-    ABNORMAL_CLOSURE,
     Action,
-    Reconnector,
+    EventStreamOptions,
     SeqTracker,
     Verdict,
     close_action,
     decode_event,
     handshake_action,
+    seconds,
 )
 from ._models import EventType, SessionEvent
+from ._paths import session_path
 from ._proxy import proxy_for
-from ._retry import RetryPolicy, parse_retry_after
+from ._redact import redact
+from ._retry import parse_retry_after
 from ._transport import Transport, status_error
-from .resources.sessions import session_path
 
-__all__ = ["EventStream"]
+__all__ = ["EventStream", "EventStreamOptions"]
 
 logger = logging.getLogger("voice_async")
 
-
-class _RedactCredentials(logging.Filter):
-    """python-websockets logs every handshake header at DEBUG: mask the key.
-
-    Its header lines are ``"> %s: %s" % (name, value)``; the value of a
-    credential header is replaced before any handler formats the record.
-    """
-
-    SECRET_HEADERS = frozenset({"authorization", "x-admin-key", "cookie", "proxy-authorization"})
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        args = record.args
-        if (
-            isinstance(args, tuple)
-            and len(args) == 2
-            and isinstance(args[0], str)
-            and args[0].lower() in self.SECRET_HEADERS
-        ):
-            record.args = (args[0], "****")
-        return True
-
-
-#: The logger handed to python-websockets: its records (frames, handshakes,
-#: keepalive) appear under ``voice_async.websockets``, credentials masked.
-ws_logger = logging.getLogger("voice_async.websockets")
-ws_logger.addFilter(_RedactCredentials())
-
 _WS_AGENT = f" websockets/{websockets_version}"
-#: Closes *we* send when the peer stops answering (keepalive timeout, 1011) are
-#: a dead connection; other codes we send (1009 message too big, 1002/1007
-#: protocol errors) would fail the same way after a reconnect.
-_OUR_TRANSIENT_CLOSES = frozenset({1000, 1001, 1006, 1011})
 _FINAL_ERRORS: dict[Action, type[EventStreamError]] = {
     Action.UNAUTHORIZED: StreamUnauthorizedError,
     Action.NOT_FOUND: SessionNotFoundError,
@@ -106,66 +75,20 @@ _FINAL_ERRORS: dict[Action, type[EventStreamError]] = {
 }
 _DELIVER, _DUPLICATE = Verdict.DELIVER, Verdict.DUPLICATE
 _ENDED = EventType.SESSION_ENDED
+_DEFAULT_OPTIONS = EventStreamOptions()
 
 
-def _seconds(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise InvalidRequestError(name, f"must be a positive number of seconds, got {value!r}")
-    return float(value)
+def handshake_timeout(timeout: float | Timeout | None, default: Timeout) -> float | None:
+    """How long one handshake may take: the call's ``timeout``, else the client's.
 
-
-def _optional_seconds(name: str, value: float | None) -> float | None:
-    """``None`` disables the timeout or keepalive, as in python-websockets."""
-    return None if value is None else _seconds(name, value)
-
-
-def _count(name: str, value: int, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise InvalidRequestError(name, f"must be an int >= {minimum}, got {value!r}")
-    return value
-
-
-def _close_code(exc: ConnectionClosed) -> int:
-    """The code that explains a close: the peer's, or ours when we failed it."""
-    if exc.rcvd is not None:
-        return exc.rcvd.code
-    if exc.sent is not None and exc.sent.code not in _OUR_TRANSIENT_CLOSES:
-        return exc.sent.code
-    return ABNORMAL_CLOSURE
-
-
-async def _close_draining(ws: ClientConnection) -> None:
-    """A normal 1000 close that does not stall on a full receive buffer.
-
-    python-websockets stops reading the socket once ``max_queue`` frames wait
-    unread, so after ``break`` out of a busy stream the peer's close frame
-    would stay unread and ``close()`` would wait out ``close_timeout``
-    (python-websockets#1555).  So frames still in flight are read and dropped
-    while closing (nobody will consume them); ``close_timeout`` still bounds
-    it all.  When another task is reading this connection, its reads drain.
+    As for HTTP, a :class:`Timeout`'s ``connect`` bounds getting connected; a
+    plain number bounds the handshake itself.
     """
-    closing = asyncio.ensure_future(ws.close())
-    try:
-        while not closing.done():
-            try:
-                await ws.recv()
-            except (ConnectionClosed, RuntimeError):  # closed, or another reader drains
-                break
-        await closing
-    except BaseException:
-        closing.cancel()
-        ws.transport.abort()
-        raise
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, ConnectionClosed):
-        frame = exc.rcvd or exc.sent
-        reason = f" ({frame.reason})" if frame is not None and frame.reason else ""
-        return f"connection closed with code {_close_code(exc)}{reason}"
-    if isinstance(exc, InvalidStatus):
-        return f"handshake refused with HTTP {exc.response.status_code}"
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    if timeout is None:
+        return default.connect
+    if isinstance(timeout, Timeout):
+        return check.timeout(timeout).connect
+    return seconds("timeout", timeout)
 
 
 class EventStream:
@@ -180,31 +103,19 @@ class EventStream:
         async for event in client.sessions.events(session_id, after_seq=41):
             ...
 
-    Iteration ends after ``session.ended`` (the server then closes with 1000).
-    Transient drops (1001/1006/1011/1012/1013, refused or timed-out
-    connections, handshake 429/5xx) reconnect with backoff and resume after
-    :attr:`last_seq`, so each event is seen once, in order.  Final failures
-    raise: :class:`StreamUnauthorizedError` (4001, HTTP 401/403),
+    Iteration ends after ``session.ended``, and only then: every other close
+    (1000 included), refused or timed-out connection and handshake 429/5xx
+    reconnects with backoff and resumes after :attr:`last_seq`, so each event
+    is seen once, in order.  Final failures raise:
+    :class:`StreamUnauthorizedError` (4001, HTTP 401/403),
     :class:`SessionNotFoundError` (4004, HTTP 404), :class:`EventGapError`
-    (the server no longer buffers the events needed to resume), and
+    (the server no longer buffers the events needed to resume),
+    :class:`EventProtocolError` (a frame of another session), and
     :class:`EventStreamError` once ``max_reconnects`` consecutive reconnects
-    failed (its ``__cause__`` is the last failure).
+    brought nothing new (its ``__cause__`` is the last failure).
 
-    Options: ``ping_interval``/``ping_timeout`` (keepalive: a peer that stops
-    answering is treated as a drop), ``open_timeout``, ``close_timeout``,
-    ``max_reconnects`` (consecutive failures before giving up; 0 disables
-    reconnecting), ``initial_backoff``/``max_backoff`` (full-jitter
-    exponential backoff), ``healthy_after`` (seconds a connection must live,
-    when it delivers nothing new, before the backoff resets),
-    ``max_queue`` (frames buffered before the socket stops being read: the
-    memory bound for a slow consumer), ``max_size`` (largest frame in bytes),
-    ``compression`` (offer permessage-deflate), ``allow_initial_gap`` (a fresh
-    stream accepts whatever first seq the server still has).
-
-    A consumer that stalls longer than ``ping_interval + ping_timeout`` on one
-    event also stalls the reading of pongs, so the connection is then taken
-    for dead and replaced: harmless (the new one resumes after ``last_seq``),
-    but raise ``ping_timeout`` for consumers that block that long.
+    ``timeout`` bounds each handshake (the client's ``Timeout.connect`` by
+    default); everything else is in :class:`EventStreamOptions`.
 
     Leaving the ``async for`` (or the ``async with``) closes the connection;
     a stream is iterated once.  Prefer ``async with`` (or
@@ -218,38 +129,19 @@ class EventStream:
         session_id: str,
         *,
         after_seq: int = 0,
-        allow_initial_gap: bool = False,
-        ping_interval: float | None = 20.0,
-        ping_timeout: float | None = 20.0,
-        open_timeout: float | None = 10.0,
-        close_timeout: float | None = 5.0,
-        max_reconnects: int = 10,
-        initial_backoff: float = 0.5,
-        max_backoff: float = 10.0,
-        healthy_after: float = 10.0,
-        max_queue: int = 16,
-        max_size: int = 2**20,
-        compression: bool = False,
+        timeout: float | Timeout | None = None,
+        options: EventStreamOptions | None = None,
     ) -> None:
         self._transport = transport
         self._session_id = session_id
         self._url = transport.ws_url(session_path(session_id) + "/events")
         self._after_seq = check.offset(after_seq, "after_seq")
-        self._tracker = SeqTracker(after_seq, allow_initial_gap=allow_initial_gap)
-        self._ping_interval = _optional_seconds("ping_interval", ping_interval)
-        self._ping_timeout = _optional_seconds("ping_timeout", ping_timeout)
-        self._open_timeout = _optional_seconds("open_timeout", open_timeout)
-        self._close_timeout = _optional_seconds("close_timeout", close_timeout)
-        policy = RetryPolicy(
-            max_retries=_count("max_reconnects", max_reconnects, 0),
-            initial_backoff=_seconds("initial_backoff", initial_backoff),
-            max_backoff=_seconds("max_backoff", max_backoff),
-        )
-        healthy = _seconds("healthy_after", healthy_after)
-        self._reconnector = Reconnector(policy, healthy, transport.runtime.random)
-        self._max_queue = _count("max_queue", max_queue, 1)
-        self._max_size = _count("max_size", max_size, 1)
-        self._compression = compression
+        if options is not None and not isinstance(options, EventStreamOptions):
+            raise InvalidRequestError("options", f"must be EventStreamOptions, got {options!r}")
+        self.options = options = options or _DEFAULT_OPTIONS
+        self._open_timeout = handshake_timeout(timeout, transport.config.timeout)
+        self._tracker = SeqTracker(after_seq, allow_initial_gap=options.allow_initial_gap)
+        self._reconnector = options.reconnector(transport.runtime.random)
         self._sleep = transport.runtime.sleep
         self._ws: ClientConnection | None = None
         self._seq_at_open = after_seq
@@ -329,7 +221,7 @@ class EventStream:
         if self._aborted:
             await ws.wait_closed()
         else:
-            await _close_draining(ws)
+            await close_draining(ws)
         if keepalive is not None and not keepalive.done():
             await asyncio.wait({keepalive}, timeout=1.0)
 
@@ -350,7 +242,8 @@ class EventStream:
 
     async def _events(self) -> AsyncGenerator[SessionEvent, None]:
         """The hot loop: one ``recv``, one decode, one seq check per event."""
-        tracker = self._tracker
+        tracker, session_id = self._tracker, self._session_id
+        bad_frame: APIResponseValidationError | None = None
         try:
             while True:
                 ws = self._ws
@@ -361,22 +254,49 @@ class EventStream:
                 try:
                     frame = await ws.recv()
                 except ConnectionClosed as exc:
-                    await self._after_close(exc)
+                    closed = exc
+                else:
+                    event = decode_event(frame)
+                    if event.session_id != session_id:
+                        raise self._foreign_event(event)
+                    verdict = tracker.accept(event.seq)
+                    if verdict is not _DELIVER:
+                        if verdict is _DUPLICATE:
+                            continue
+                        raise self._gap_error(event.seq)
+                    yield event
+                    if event.type is _ENDED:
+                        return
                     continue
-                event = decode_event(frame)
-                verdict = tracker.accept(event.seq)
-                if verdict is not _DELIVER:
-                    if verdict is _DUPLICATE:
-                        continue
-                    raise self._gap_error(event.seq)
-                yield event
-                if event.type is _ENDED:
-                    return
+                # Outside the handler: an error raised for this close must not
+                # carry the raw close (its reason may echo a secret) as context.
+                await self._after_close(closed)
         except asyncio.CancelledError:
             self._abort()
             raise
+        except APIResponseValidationError as exc:
+            bad_frame = exc  # raised below, outside the handler (see _masked_frame_error)
         finally:
             await self.aclose()
+        if bad_frame is not None:
+            raise self._masked_frame_error(bad_frame)
+
+    def _masked_frame_error(self, exc: APIResponseValidationError) -> APIResponseValidationError:
+        """``exc`` as is, or a copy without its chain if a frame echoed a secret into it.
+
+        Raised outside any ``except`` block so the original (whose message,
+        excerpt or cause may quote the frame) is not kept as ``__context__``.
+        """
+        secrets = self._transport.secrets
+        texts = (str(exc), str(exc.body_excerpt), repr(exc.__cause__), repr(exc.__context__))
+        if all(redact(text, secrets) == text for text in texts):
+            return exc
+        return APIResponseValidationError(
+            redact(str(exc), secrets),
+            status=exc.status,
+            request_id=exc.request_id,
+            body_excerpt=redact(str(exc.body_excerpt), secrets),
+        )
 
     # -- connecting and reconnecting -----------------------------------------
 
@@ -389,21 +309,22 @@ class EventStream:
             try:
                 ws = await self._open()
             except (OSError, TimeoutError, asyncio.TimeoutError, InvalidHandshake) as exc:
-                retry_after = self._check_open_failure(exc)
-                await self._backoff(exc, retry_after=retry_after)
-                continue
-            if self._finished:  # aclose() ran while we were connecting
-                await ws.close()
-                return None
-            self._ws = ws
-            self.connects += 1
-            self._seq_at_open = self._tracker.last_seq
-            self._reconnector.opened(asyncio.get_running_loop().time())
-            return ws
+                failure: Exception = exc
+            else:
+                if self._finished:  # aclose() ran while we were connecting
+                    await ws.close()
+                    return None
+                self._ws = ws
+                self.connects += 1
+                self._seq_at_open = self._tracker.last_seq
+                self._reconnector.opened(self._transport.runtime.monotonic())
+                return ws
+            # Outside the handler, for the same reason as in _events().
+            await self._backoff(failure, retry_after=self._check_open_failure(failure))
         return None
 
     async def _open(self) -> ClientConnection:
-        transport = self._transport
+        transport, options = self._transport, self.options
         if transport.closed:
             raise ClientClosedError("this AsyncVoiceClient is closed; create a new one")
         headers = transport.headers("tenant")
@@ -415,14 +336,14 @@ class EventStream:
             proxy=proxy_for(transport.config.proxy, url),  # the REST rule, never websockets' own
             additional_headers=headers,
             user_agent_header=user_agent,
-            compression="deflate" if self._compression else None,
+            compression="deflate" if options.compression else None,
             open_timeout=self._open_timeout,
-            ping_interval=self._ping_interval,
-            ping_timeout=self._ping_timeout,
-            close_timeout=self._close_timeout,
-            max_size=self._max_size,
-            max_queue=self._max_queue,
-            logger=ws_logger,
+            ping_interval=options.ping_interval,
+            ping_timeout=options.ping_timeout,
+            close_timeout=options.close_timeout,
+            max_size=options.max_size,
+            max_queue=options.max_queue,
+            logger=MaskingLogger(transport.secrets),
         )
 
     def _check_open_failure(self, exc: Exception) -> float | None:
@@ -432,19 +353,27 @@ class EventStream:
             action = handshake_action(response.status_code)
             if action is Action.RECONNECT:
                 return parse_retry_after(response.headers)
+            body = bytes(response.body or b"")  # status_error masks what the server echoed
             api_error = status_error(
-                response.status_code,
-                response.headers,
-                bytes(response.body or b""),
-                self._transport.secrets,
+                response.status_code, response.headers, body, self._transport.secrets
             )
-            raise _FINAL_ERRORS[action](
-                f"events stream for {self._session_id}: handshake refused: {api_error}"
+            message = f"events stream for {self._session_id}: handshake refused: {api_error}"
+            if action is Action.FAIL:
+                raise EventStreamError(message) from api_error
+            status_class = (
+                StreamUnauthorizedError if action is Action.UNAUTHORIZED else SessionNotFoundError
+            )
+            raise status_class(
+                message,
+                status=api_error.status,
+                request_id=api_error.request_id,
+                body_excerpt=api_error.body_excerpt,
+                headers=api_error.headers,
             ) from api_error
         if isinstance(exc, (SecurityError, ssl.SSLCertVerificationError)):
             raise EventStreamError(
-                f"events stream for {self._session_id}: {_describe(exc)}"
-            ) from exc
+                f"events stream for {self._session_id}: {self._describe(exc)}"
+            ) from self._safe_cause(exc)
         return None
 
     async def _after_close(self, exc: ConnectionClosed) -> None:
@@ -452,23 +381,12 @@ class EventStream:
         self._ws = None
         if self._finished:  # we closed it (aclose() from another task)
             return
-        code = _close_code(exc)
+        code = close_code(exc)
         action = close_action(code)
-        if action is Action.END:
-            # session.ended returns from the loop before any close is read, so
-            # this is a 1000 without it: a replay already past the end, or a
-            # server that ended the stream early.  Worth a line in the log.
-            logger.info(
-                "events stream %s: closed by the server (1000) at after_seq=%d",
-                self._session_id,
-                self._tracker.last_seq,
-            )
-            self._finished = True
-            return
         if action is not Action.RECONNECT:
             raise _FINAL_ERRORS[action](
-                f"events stream for {self._session_id}: {_describe(exc)}", close_code=code
-            ) from exc
+                f"events stream for {self._session_id}: {self._describe(exc)}", close_code=code
+            ) from self._safe_cause(exc)
         await self._backoff(exc, code=code)
 
     async def _backoff(
@@ -476,8 +394,8 @@ class EventStream:
     ) -> None:
         reconnector = self._reconnector
         delay = reconnector.next_delay(
-            asyncio.get_running_loop().time(),
-            progressed=self._tracker.last_seq > self._seq_at_open,
+            self._transport.runtime.monotonic(),
+            delivered=self._tracker.last_seq - self._seq_at_open,
             code=code,
             retry_after=retry_after,
         )
@@ -487,13 +405,13 @@ class EventStream:
             raise EventStreamError(
                 f"events stream for {self._session_id}: giving up after "
                 f"{reconnector.failures} consecutive failed reconnects{waited}; "
-                f"last error: {_describe(cause)}",
+                f"last error: {self._describe(cause)}",
                 close_code=code,
-            ) from cause
+            ) from self._safe_cause(cause)
         logger.info(
             "events stream %s: %s; reconnecting in %.2fs (attempt %d of %d, after_seq=%d)",
             self._session_id,
-            _describe(cause),
+            self._describe(cause),
             delay,
             reconnector.failures,
             reconnector.policy.max_retries,
@@ -501,6 +419,21 @@ class EventStream:
         )
         if delay > 0:
             await self._sleep(delay)
+
+    def _foreign_event(self, event: SessionEvent) -> EventProtocolError:
+        """A frame for another session: never yielded, the stream is not trusted."""
+        self._finished = True
+        return EventProtocolError(
+            f"events stream for {self._session_id}: the server sent an event of session "
+            f"{redact(event.session_id, self._transport.secrets)!r} (seq {event.seq}); "
+            "nothing from this connection can be trusted"
+        )
+
+    def _describe(self, exc: BaseException) -> str:
+        return describe(exc, self._transport.secrets)
+
+    def _safe_cause(self, exc: BaseException) -> BaseException | None:
+        return safe_cause(exc, self._transport.secrets)
 
     def _gap_error(self, got_seq: int) -> EventGapError:
         expected = self._tracker.expected_seq

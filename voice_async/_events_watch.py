@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, Iterable, Mapping
-from typing import Any
 
 from ._aio import AsyncClosing
+from ._config import Timeout
 from ._errors import InvalidRequestError
-from ._events import EventStream, _count
+from ._events import EventStream
+from ._events_core import EventStreamOptions, count
 from ._models import SessionEvent
 from ._transport import Transport
 
@@ -37,7 +38,7 @@ class SessionWatch(AsyncClosing):
 
     def __init__(self, streams: list[EventStream], *, max_pending: int = 64) -> None:
         self._streams = streams
-        self._max_pending = _count("max_pending", max_pending, 1)
+        self._max_pending = count("max_pending", max_pending, 1)
         self._delivered = {s.session_id: s.after_seq for s in streams}
         self._iterating = False
 
@@ -95,9 +96,10 @@ def watch_sessions(
     *,
     after_seq: Mapping[str, int] | None = None,
     max_pending: int = 64,
-    **options: Any,
+    timeout: float | Timeout | None = None,
+    options: EventStreamOptions | None = None,
 ) -> SessionWatch:
-    """One :class:`EventStream` per distinct id (``options`` go to each), merged."""
+    """One :class:`EventStream` per distinct id (``timeout``/``options`` for each), merged."""
     resume = after_seq or {}
     ids = list(dict.fromkeys(session_ids))
     if not ids:
@@ -105,7 +107,10 @@ def watch_sessions(
     unknown = set(resume) - set(ids)
     if unknown:
         raise InvalidRequestError("after_seq", f"names sessions not watched: {sorted(unknown)}")
-    streams = [EventStream(transport, sid, after_seq=resume.get(sid, 0), **options) for sid in ids]
+    streams = [
+        EventStream(transport, sid, after_seq=resume.get(sid, 0), timeout=timeout, options=options)
+        for sid in ids
+    ]
     return SessionWatch(streams, max_pending=max_pending)
 
 

@@ -24,6 +24,7 @@ from voice_async import (
     APIResponseValidationError,
     APIStatusError,
     AuthenticationError,
+    EventStreamOptions,
     ResponseTooLargeError,
     VoiceError,
 )
@@ -168,21 +169,15 @@ async def _refused_handshake(hostile: HostileServer, status: int) -> Any:
     async with hostile_client(hostile) as client:
 
         async def drain() -> None:
-            async for _ in client.sessions.events("vs_1", max_reconnects=1):
+            async for _ in client.sessions.events(
+                "vs_1", options=EventStreamOptions(max_reconnects=1)
+            ):
                 pass
 
         return await outcome(drain())
 
 
-_GIVE_UP_CHAINS_RAW = pytest.mark.xfail(
-    strict=True,
-    reason="events lane: after retryable handshake failures the final EventStreamError "
-    "is chained to websockets' InvalidStatus, whose repr (and so the traceback) shows "
-    "every response header unmasked. Remove this marker when fixed.",
-)
-
-
-@pytest.mark.parametrize("status", [401, 404, pytest.param(500, marks=_GIVE_UP_CHAINS_RAW)])
+@pytest.mark.parametrize("status", [401, 404, 500])
 async def test_echoed_keys_are_masked_in_a_refused_events_handshake(
     hostile: HostileServer, status: int
 ) -> None:
@@ -193,24 +188,11 @@ async def test_echoed_keys_are_masked_in_a_refused_events_handshake(
     _assert_clean(_strings_of(error, context=False))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="events lane: the final stream error is raised while websockets' InvalidStatus "
-    "is being handled, so it stays reachable as __context__ with every response header "
-    "unmasked (raise it outside the except block). Remove this marker when fixed.",
-)
 async def test_a_refused_handshake_keeps_no_unmasked_context(hostile: HostileServer) -> None:
     error = await _refused_handshake(hostile, 401)
     _assert_clean(_strings_of(error))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="events lane: python-websockets logs every response header at DEBUG and "
-    "the voice_async.websockets filter masks only credential *request* headers; it "
-    "should mask Transport.secrets in every logged value (redact()). Remove this "
-    "marker when fixed.",
-)
 async def test_echoed_keys_are_masked_in_the_handshake_debug_log(
     hostile: HostileServer, caplog: pytest.LogCaptureFixture
 ) -> None:

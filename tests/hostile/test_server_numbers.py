@@ -21,6 +21,7 @@ from voice_async import (
     APIConnectionError,
     APIResponseValidationError,
     EventStreamError,
+    EventStreamOptions,
     InternalServerError,
     RateLimitError,
     RetryPolicy,
@@ -69,7 +70,9 @@ async def test_extreme_retry_after_on_the_events_handshake(
     async with hostile_client(hostile, retry_policy=RetryPolicy(max_retries=2)) as client:
 
         async def drain() -> None:
-            async for _ in client.sessions.events("vs_1", max_reconnects=2):
+            async for _ in client.sessions.events(
+                "vs_1", options=EventStreamOptions(max_reconnects=2)
+            ):
                 pass
 
         result = await outcome(drain())

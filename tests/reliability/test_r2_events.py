@@ -88,7 +88,7 @@ async def test_resume_in_a_new_stream_from_last_seq(emu: Emulator) -> None:
     emu.faults.ws_drop_every(K, "abrupt")
     session_id = emu.add_event_session(N_EVENTS)
     seen: list[SessionEvent] = []
-    async with client_for(emu) as client:
+    async with client_for(emu, runtime=Runtime(sleep=RecordedSleep())) as client:
         for stop_at in (1, 250, 251, 1_500, N_EVENTS + 1):
             after = seen[-1].seq if seen else 0
             async with client.sessions.events(session_id, after_seq=after) as stream:

@@ -12,7 +12,7 @@ import sys
 from typing import NoReturn
 
 from .._version import __version__
-from . import admin, calls, demo, emulator, sessions
+from . import admin, calls, campaign, demo, emulator, sessions
 from ._common import EXIT_USAGE, add_global_options, run
 
 
@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     add_global_options(common, on_subcommand=True)
     groups = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (demo, emulator, calls, sessions, admin):
+    for module in (demo, emulator, calls, sessions, admin, campaign):
         module.register(groups, common)
     return parser
 

@@ -125,7 +125,7 @@ async def demo(args: argparse.Namespace) -> int:
 
         step(3, "Paging through every session with the async iterator")
         count = 0
-        async for _ in client.sessions.iter(page_size=100):
+        async for _ in client.sessions.iter(limit=100):
             count += 1
         print(f"    iterated {count} sessions, each exactly once")
 

@@ -57,8 +57,14 @@ def register(actions: Any, common: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--concurrency", metavar="N", type=int, default=4, help="pages in flight (default 4)"
     )
-    parser.add_argument(
-        "--page-size", metavar="N", type=int, default=100, help="1 to 100 (default 100)"
+    parser.add_argument(  # --limit: the page size, as in `sessions list` and iter(limit=)
+        "--limit",
+        "--page-size",
+        dest="page_size",
+        metavar="N",
+        type=int,
+        default=100,
+        help="page size, 1 to 100 (default 100)",
     )
     parser.add_argument(
         "--force",
@@ -165,7 +171,7 @@ async def export(args: argparse.Namespace) -> int:
     async with make_client(args) as client:
         client.config.require_api_key()  # before the file is created or truncated
         iterator = client.sessions.iter(
-            page_size=args.page_size,
+            limit=args.page_size,
             concurrency=args.concurrency,
             resume=progress.checkpoint if progress else None,
             **wanted,

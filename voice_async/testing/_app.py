@@ -95,6 +95,7 @@ class Api:
         require_tenant(state, request)
         key = idempotency_key(request.headers)
         call = validate_call(await request.read())
+        state.limits.admit()
         replay = None
         if key is not None:
             replay = state.idempotency.begin(key, canonical_json(call.canonical()))
@@ -122,6 +123,7 @@ class Api:
         record = create_call(self.state, direction="outbound", to=call.to, from_=call.from_,
                              agent_key=call.agent_key, metadata=call.metadata)
         self.state.stats.calls_placed += 1
+        self.state.limits.placed(record.session)
         response = _json(_call_response(record.session), status=201)
         if key is not None:
             assert isinstance(response.body, bytes)

@@ -17,6 +17,7 @@ from aiohttp import web
 from ._app import build_app
 from ._faults import FaultPlan
 from ._lifecycle import add_event_session, insert_synthetic
+from ._limits import TenantLimits
 from ._seed import SeededSessions
 from ._state import LIST_SHAPES, EmulatorState, EmulatorStats, ListShape
 from ._store import SessionStore
@@ -52,6 +53,9 @@ class Emulator:
         *,
         list_shape: str = "envelope",
         faults: FaultPlan | None = None,
+        rate_limit: float | None = None,
+        max_active_calls: int | None = None,
+        call_duration: tuple[float, float] | None = None,
     ) -> None:
         if event_interval < 0:
             raise ValueError("event_interval must be >= 0")
@@ -69,6 +73,7 @@ class Emulator:
             sessions=SessionStore(SeededSessions(sessions, seed, anchor, tenant_id), anchor, rng),
         )
         self._state.configs.add_tenant(tenant_id)
+        self._state.limits = TenantLimits(rate_limit, max_active_calls, call_duration)
         self._runner: web.AppRunner | None = None
         self._shutdown: asyncio.Future[None] | None = None
 
@@ -103,6 +108,11 @@ class Emulator:
     @property
     def faults(self) -> FaultPlan:
         return self._state.faults
+
+    @property
+    def limits(self) -> TenantLimits:
+        """Tenant limits and their counters (see :mod:`._limits`)."""
+        return self._state.limits
 
     # -- behaviour knobs (changeable while running) ------------------------
 

@@ -96,12 +96,14 @@ async def _run(state: EmulatorState, record: SessionRecord, log: EventLog,
     session = record.session
     started = {k: session[k] for k in ("direction", "to", "from", "agent_key")}
     outcome = outcome_from_metadata(session["metadata"])
-    for index, (type_, data) in enumerate(call_steps(rng, started, outcome, session["metadata"])):
-        await asyncio.sleep(state.event_interval if index else 0)
+    steps = call_steps(rng, started, outcome, session["metadata"])
+    interval = state.limits.step_interval(state.event_interval, rng, len(steps))
+    for index, (type_, data) in enumerate(steps):
+        await asyncio.sleep(interval if index else 0)
         if type_ == "session.status":
             _apply_status(record, data["status"], time.time())
         log.append(record.id, type_, data)
-    await asyncio.sleep(state.event_interval)
+    await asyncio.sleep(interval)
     ended = {"status": session["status"], "duration_seconds": session["duration_seconds"]}
     log.append(record.id, "session.ended", ended)
 

@@ -45,6 +45,10 @@ def build_parser(prog: str = "stateset-voice emulator") -> argparse.ArgumentPars
                         help="fraction of HTTP requests answered with a transient fault" + d)
     parser.add_argument("--latency", type=float, default=0.0,
                         help="seconds added per request" + d)
+    parser.add_argument("--rate-limit", type=float, default=None,
+                        help="tenant make-call limit in calls/s (default: none)")
+    parser.add_argument("--max-active-calls", type=int, default=None,
+                        help="tenant limit of calls queued/ringing/in progress (default: none)")
     return parser
 
 
@@ -88,6 +92,7 @@ async def serve(args: argparse.Namespace, out: TextIO) -> None:
         sessions=args.sessions, seed=args.seed, api_key=args.api_key, admin_key=args.admin_key,
         tenant_id=args.tenant_id, event_interval=args.event_interval, host=args.host,
         port=args.port, list_shape=args.list_shape, faults=_plan(args),
+        rate_limit=args.rate_limit, max_active_calls=args.max_active_calls,
     )
     stop = asyncio.Event()
     async with emu:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ._faults import FaultPlan
+from ._limits import TenantLimits
 from ._store import IdempotencyStore, RuntimeConfigStore, SessionStore
 
 ListShape = Literal["envelope", "bare", "sessions", "items"]
@@ -47,6 +48,7 @@ class EmulatorState:
     stats: EmulatorStats = field(default_factory=EmulatorStats)
     idempotency: IdempotencyStore = field(default_factory=IdempotencyStore)
     configs: RuntimeConfigStore = field(default_factory=RuntimeConfigStore)
+    limits: TenantLimits = field(default_factory=TenantLimits)
     base_url: str = ""
     call_counter: int = 0
     closing: asyncio.Event = field(default_factory=asyncio.Event)
