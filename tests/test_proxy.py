@@ -25,6 +25,7 @@ from voice_async import (
     AsyncVoiceClient,
     ConfigurationError,
     EventStreamError,
+    EventStreamOptions,
     EventType,
 )
 from voice_async._proxy import ProxyConfig, ProxyURL, select_proxy
@@ -183,7 +184,8 @@ async def test_rejected_proxy_credentials_fail_without_showing_them(emu: Emulato
             with pytest.raises(APIError) as rest_error:
                 await client.sessions.list()
             with pytest.raises(EventStreamError) as ws_error:
-                async with client.sessions.events("sess_1", max_reconnects=0):
+                once = EventStreamOptions(max_reconnects=0)
+                async with client.sessions.events("sess_1", options=once):
                     pass
     assert {s.method for s in proxy.seen} == {"GET", "CONNECT"}
     for exc in (rest_error.value, ws_error.value):
