@@ -65,9 +65,9 @@ class AsyncVoiceClient(AsyncClosing):
     Proxy credentials are masked like keys.
     Pass ``http_session`` to reuse your own ``aiohttp.ClientSession`` (the
     client will not close it); REST then follows that session's proxy
-    settings, and the events stream its ``trust_env``.  ``runtime`` swaps how the client sleeps
-    between retries, draws jitter and reads the clock (see :class:`Runtime`):
-    the one seam for tests and simulations.
+    settings, and the events stream its ``trust_env``.  ``runtime`` swaps how
+    the client sleeps between retries, draws jitter and reads the clock (see
+    :class:`Runtime`): the one seam for tests and simulations.
     """
 
     def __init__(
