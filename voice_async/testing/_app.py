@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import logging
-import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
 from xml.sax.saxutils import quoteattr
@@ -35,6 +34,7 @@ from ._filters import ListQuery
 from ._lifecycle import create_call, insert_synthetic
 from ._state import EmulatorState
 from ._store import Page, canonical_json
+from ._util import REQUEST_ID, new_request_id
 from ._validation import (
     CallRequest,
     idempotency_key,
@@ -215,8 +215,8 @@ def _route_name(request: web.Request, names: dict[tuple[str, str], str]) -> str:
 def _middleware(state: EmulatorState, names: dict[tuple[str, str], str]) -> Any:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        request_id = "req_" + secrets.token_hex(12)
-        request["request_id"] = request_id
+        request_id = new_request_id()
+        REQUEST_ID.set(request_id)
         route = _route_name(request, names)
         state.stats.requests[route] += 1
         try:

@@ -1,7 +1,9 @@
 """The :class:`Emulator`: a local StateSet Voice API on a real loopback socket.
 
-It shares nothing with the SDK but the wire contract (``API.md``), so SDK tests
-against it exercise real HTTP, WebSocket and failure behaviour.
+It shares nothing with the SDK but the wire contract (the routes, envelopes,
+error shape, close codes and idempotency rules written down in
+``docs/wire-contract.md``), so SDK tests against it exercise real HTTP,
+WebSocket and failure behaviour rather than the SDK's own assumptions.
 """
 
 from __future__ import annotations

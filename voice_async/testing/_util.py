@@ -10,13 +10,27 @@ from __future__ import annotations
 
 import hmac
 import random
+import secrets
 import time
+from contextvars import ContextVar
 from datetime import datetime, timezone
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _CROCKFORD_VALUE = {ch: i for i, ch in enumerate(CROCKFORD)}
 _MASK64 = (1 << 64) - 1
 _MASK80 = (1 << 80) - 1
+
+
+#: The ``x-request-id`` of the request being handled. A ContextVar rather than
+#: ``request["request_id"]``: aiohttp 3.14 warns (``NotAppKeyWarning``) on
+#: string keys, ``web.RequestKey`` does not exist before 3.14, and custom
+#: request attributes warn too; a handler runs in the middleware's task, so
+#: the variable is request-scoped on every aiohttp version.
+REQUEST_ID: ContextVar[str] = ContextVar("voice_async_emulator_request_id", default="")
+
+
+def new_request_id() -> str:
+    return "req_" + secrets.token_hex(12)
 
 
 def mix64(value: int) -> int:
