@@ -29,6 +29,7 @@ from aiohttp import web
 
 from . import _inject
 from ._auth import require_admin, require_tenant
+from ._conn import read_body
 from ._errors import ApiError, from_http_exception, json_error
 from ._filters import ListQuery
 from ._lifecycle import create_call, insert_synthetic
@@ -94,7 +95,7 @@ class Api:
         state = self.state
         require_tenant(state, request)
         key = idempotency_key(request.headers)
-        call = validate_call(await request.read())
+        call = validate_call(await read_body(request, state.read_timeout))
         replay = None
         if key is not None:
             replay = state.idempotency.begin(key, canonical_json(call.canonical()))
@@ -148,6 +149,7 @@ class Api:
         return await events_handler(self.state, request)
 
     async def incoming_call(self, request: web.Request) -> web.StreamResponse:
+        await read_body(request, self.state.read_timeout)  # post() then parses the cached body
         form = await request.post()
         fields = {}
         for name in ("CallSid", "From", "To"):
@@ -156,6 +158,12 @@ class Api:
                 raise ApiError(400, f"{name} is required", param=name)
             fields[name] = value
         record = self.state.sessions.by_call_sid(fields["CallSid"])
+        if record is None and self.state.stats.inbound_calls >= self.state.inbound_limit:
+            # Unauthenticated by design (Twilio's target), so a flood of fresh
+            # CallSids must not grow memory without bound.
+            raise ApiError(429, f"inbound call limit reached ({self.state.inbound_limit} "
+                           "sessions); restart the emulator or raise inbound_limit",
+                           headers={"Retry-After": "60"})
         if record is None:
             account = form.get("AccountSid")
             metadata = {"account_sid": account} if isinstance(account, str) else {}
@@ -180,7 +188,7 @@ class Api:
 
     async def put_runtime_config(self, request: web.Request) -> web.StreamResponse:
         tenant_id, _ = self._tenant_config(request)
-        changes = validate_config_patch(await request.read())
+        changes = validate_config_patch(await read_body(request, self.state.read_timeout))
         if_match = parse_if_match(request.headers)
         config = self.state.configs.update(tenant_id, changes, if_match)
         return _json(config, headers={"ETag": f'"{config["version"]}"'})

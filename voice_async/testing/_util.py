@@ -131,7 +131,9 @@ def secret_equals(given: str | None, expected: str) -> bool:
     """Constant-time key comparison (keys are secrets even in an emulator)."""
     if given is None:
         return False
-    return hmac.compare_digest(given.encode(), expected.encode())
+    # aiohttp decodes header bytes as UTF-8 with surrogateescape: non-UTF-8
+    # bytes in a header must compare unequal, not raise UnicodeEncodeError.
+    return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode())
 
 
 def mask_secret(secret: str) -> str:
