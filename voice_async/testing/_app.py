@@ -34,7 +34,7 @@ from ._errors import ApiError, from_http_exception, json_error
 from ._filters import ListQuery
 from ._lifecycle import create_call, insert_synthetic
 from ._state import EmulatorState
-from ._store import Page, canonical_json
+from ._store import Page
 from ._util import REQUEST_ID, new_request_id
 from ._validation import (
     CallRequest,
@@ -98,7 +98,7 @@ class Api:
         call = validate_call(await read_body(request, state.read_timeout))
         replay = None
         if key is not None:
-            replay = state.idempotency.begin(key, canonical_json(call.canonical()))
+            replay = state.idempotency.begin(key, call.canonical())
         decision = state.faults.decide("make_call")
         try:
             early = await _inject.before(state, request, decision)

@@ -39,7 +39,7 @@ _HEAD_END = b"\r\n\r\n"
 class GuardedHandler(RequestHandler):
     """aiohttp's request handler plus a first-head deadline and JSON parse errors."""
 
-    __slots__ = ("_head_timer", "_head_tail", "_read_timeout")
+    __slots__ = ("_head_tail", "_head_timer", "_read_timeout")
 
     def start_head_deadline(self, read_timeout: float) -> None:
         self._read_timeout = read_timeout
