@@ -4,6 +4,7 @@ subprocess with the plugin loaded from its entry point, under ``-W error``."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -169,3 +170,22 @@ def test_without_pytest_asyncio_a_fixture_says_what_to_install(tmp_path: Path) -
                "pip install pytest-asyncio")
     assert message in result.stdout
     assert "Traceback" not in result.stdout
+
+
+def _readme_block(language: str, first_line: str) -> str:
+    readme = (ROOT / "README.md").read_text()
+    blocks = re.findall(rf"```{language}\n(.*?)```", readme, flags=re.S)
+    found = [block for block in blocks if block.startswith(first_line + "\n")]
+    assert len(found) == 1, f"README needs exactly one {language} block starting {first_line!r}"
+    return found[0]
+
+
+@pytest.mark.parametrize("mode", ["strict", "auto"])
+def test_the_readme_fixture_example_passes_as_written(tmp_path: Path, mode: str) -> None:
+    ini = _readme_block("ini", "# pytest.ini")
+    assert "asyncio_mode = strict" in ini
+    (tmp_path / "pytest.ini").write_text(ini.replace("strict", mode))
+    (tmp_path / "test_calls.py").write_text(_readme_block("python", "# test_calls.py"))
+    result = _pytest(tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
