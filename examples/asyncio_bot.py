@@ -15,18 +15,22 @@ import contextlib
 import itertools
 import signal
 
-from _shared import SAMPLE_CALL, open_client, parser
+from _shared import add_call_options, call_fields, idempotency_key, open_client, parser
 
 from voice_async import AsyncVoiceClient, VoiceError
 
 
-async def caller(client: AsyncVoiceClient, jobs: asyncio.Queue[str], name: str) -> None:
+async def caller(
+    client: AsyncVoiceClient, jobs: asyncio.Queue[str], name: str, fields: dict[str, str]
+) -> None:
     """Place a call for each order id taken from the queue."""
     while True:
         order_id = await jobs.get()
         try:
             call = await client.make_call(
-                **SAMPLE_CALL, metadata={"order_id": order_id}, idempotency_key=f"order-{order_id}"
+                **fields,
+                metadata={"order_id": order_id},
+                idempotency_key=idempotency_key(order_id, fields),
             )
             print(f"{name}: order {order_id} -> {call.session_id}")
         except VoiceError as exc:  # one failed job must not kill the bot
@@ -46,6 +50,7 @@ async def main() -> None:
     p = parser(__doc__)
     p.add_argument("--run-for", type=float, help="stop by itself after this many seconds")
     p.add_argument("--workers", type=int, default=4)
+    add_call_options(p)
     args = p.parse_args()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -56,8 +61,10 @@ async def main() -> None:
 
     jobs: asyncio.Queue[str] = asyncio.Queue(maxsize=100)
     async with open_client(args) as client:
+        fields = call_fields(args, client)  # refuses sample numbers on a remote service
         workers = [
-            asyncio.create_task(caller(client, jobs, f"worker-{i}")) for i in range(args.workers)
+            asyncio.create_task(caller(client, jobs, f"worker-{i}", fields))
+            for i in range(args.workers)
         ]
         feeding = asyncio.create_task(producer(jobs))
         await stop.wait()

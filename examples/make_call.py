@@ -8,27 +8,24 @@ from __future__ import annotations
 
 import asyncio
 
-from _shared import SAMPLE_CALL, open_client, parser
+from _shared import add_call_options, call_fields, idempotency_key, open_client, parser
 
 from voice_async import VoiceError
 
 
 async def main() -> int:
     p = parser(__doc__)
-    p.add_argument("--to", default=SAMPLE_CALL["to"])
-    p.add_argument("--from", dest="from_", default=SAMPLE_CALL["from_"])
-    p.add_argument("--agent-key", default=SAMPLE_CALL["agent_key"])
+    add_call_options(p)
     p.add_argument("--order-id", default="A-1001", help="kept in the call's metadata")
     args = p.parse_args()
     async with open_client(args) as client:
+        fields = call_fields(args, client)
         try:
             call = await client.make_call(
-                to=args.to,
-                from_=args.from_,
-                agent_key=args.agent_key,
+                **fields,
                 metadata={"order_id": args.order_id},
-                # Same order, same key: rerunning this script never dials twice.
-                idempotency_key=f"order-{args.order_id}",
+                # Same order and same call, same key: rerunning never dials twice.
+                idempotency_key=idempotency_key(args.order_id, fields),
             )
         except VoiceError as exc:
             print(f"could not place the call: {exc}")

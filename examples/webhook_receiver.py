@@ -1,11 +1,11 @@
-"""A Twilio voice-webhook receiver in front of StateSet (the seed's Express receiver, in Python).
+"""A Twilio voice-webhook receiver in front of StateSet, ready to deploy or to try locally.
 
 It checks ``X-Twilio-Signature`` against the public URL Twilio called, answers
 ``401`` when it does not match, and otherwise redirects (``307``) Twilio to
 StateSet's ``/api/v1/incoming-call`` -- or, with ``--mode proxy``, forwards the
 call itself and returns StateSet's TwiML.
 
-Configuration, as in the seed (flags override the environment):
+Configuration (flags override the environment):
 
     TWILIO_AUTH_TOKEN        the auth token Twilio signs with (required)
     STATESET_VOICE_BASE_URL  where StateSet is (default https://voice.stateset.app)
@@ -20,9 +20,17 @@ Run it:
     python examples/webhook_receiver.py --self-test           # sign, tamper, check, exit
 
 ``--self-test`` starts the emulator and the receiver in-process, sends one
-request signed exactly as Twilio would (twilio's ``compute_signature``) and one
-tampered copy, follows the redirect as Twilio does, prints what happened and
-exits 0 only if the signed call reached StateSet and the tampered one got 401.
+request signed exactly as Twilio would (twilio's ``compute_signature``), the
+same request again (a replay) and a tampered copy, follows the redirect as
+Twilio does, prints what happened and exits 0 only if the signed call reached
+StateSet once and the other two got 401.
+
+In your own aiohttp app the handler is a route handler as it is::
+
+    app.router.add_post("/twilio/voice", twilio_inbound_handler(token, mode="proxy"))
+
+``handler.mount(app, path)``, used below, also registers the cleanup hook,
+which lets proxy mode keep one pooled connection to StateSet.
 """
 
 from __future__ import annotations
@@ -40,7 +48,12 @@ import aiohttp
 from aiohttp import web
 from twilio.request_validator import RequestValidator  # type: ignore[import-untyped]
 
-from voice_async.webhooks import ENV_AUTH_TOKEN, SIGNATURE_HEADER, twilio_inbound_handler
+from voice_async.webhooks import (
+    ENV_AUTH_TOKEN,
+    SIGNATURE_HEADER,
+    ReplayCache,
+    twilio_inbound_handler,
+)
 
 if TYPE_CHECKING:
     from voice_async.testing import Emulator
@@ -95,10 +108,11 @@ async def running(args: argparse.Namespace, token: str) -> AsyncIterator[Receive
             public_url=args.public_url,
             mode=args.mode,
             trust_forwarded=args.trust_proxy,
+            replay_cache=ReplayCache(ttl=300),  # a captured request is refused for 5 min
         )
         runner = web.AppRunner(handler.mount(web.Application(), PATH), access_log=None)
         await runner.setup()
-        stack.push_async_callback(runner.cleanup)  # also closes the handler's client
+        stack.push_async_callback(runner.cleanup)  # also closes the pooled connection
         await web.TCPSite(runner, args.host, args.port).start()
         host, port = runner.addresses[0][:2]
         yield Receiver(f"http://{host}:{port}{PATH}", handler.target, emulator)
@@ -125,10 +139,13 @@ async def self_test(receiver: Receiver) -> bool:
         status, hops, body = await post_as_twilio(session, receiver.url, token, tamper=False)
         print(f"signed request:   {status} via {hops or 'no redirect'}: {body[:120]}")
         signed_ok = status == 200 and "<Stream" in body and emulator.stats.inbound_calls == 1
+        status_r, _, _ = await post_as_twilio(session, receiver.url, token, tamper=False)
+        print(f"replayed request: {status_r}")
         status_t, _, _ = await post_as_twilio(session, receiver.url, token, tamper=True)
         print(f"tampered request: {status_t}")
     print(f"inbound sessions created on StateSet: {emulator.stats.inbound_calls}")
-    passed = signed_ok and status_t == 401 and emulator.stats.inbound_calls == 1
+    refused = status_r == 401 and status_t == 401
+    passed = signed_ok and refused and emulator.stats.inbound_calls == 1
     print("self-test " + ("passed" if passed else "FAILED"))
     return passed
 

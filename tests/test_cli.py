@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
-import os
 import signal
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,37 +13,13 @@ import pytest
 
 from voice_async.testing import Emulator
 
-CLI = [sys.executable, "-m", "voice_async"]
+from ._cli import CLI, assert_one_error_line, cli, env_for, run_cli
 
 
 @pytest.fixture
 async def emu() -> AsyncIterator[Emulator]:
     async with Emulator(sessions=137, seed=5) as emulator:
         yield emulator
-
-
-def env_for(emu: Emulator | None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STATESET_")}
-    if emu is not None:
-        env.update(
-            STATESET_VOICE_API_KEY=emu.api_key,
-            STATESET_ADMIN_API_KEY=emu.admin_key,
-            STATESET_VOICE_BASE_URL=emu.base_url,
-        )
-    return env
-
-
-async def cli(emu: Emulator | None, *args: str, timeout: float = 60) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        *CLI,
-        *args,
-        env=env_for(emu),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), timeout)
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), err.decode()
 
 
 async def test_demo_runs_against_the_embedded_emulator() -> None:
@@ -57,17 +31,29 @@ async def test_demo_runs_against_the_embedded_emulator() -> None:
     assert "call ended: completed" in out
 
 
-async def test_demo_refuses_the_real_service_without_real_numbers() -> None:
-    proc = await asyncio.create_subprocess_exec(
-        *CLI,
-        "demo",
-        env={**env_for(None), "STATESET_VOICE_API_KEY": "sk_live_realkey_1234"},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, _ = await asyncio.wait_for(proc.communicate(), 30)
-    assert proc.returncode == 2 and b"pass real numbers" in out
-    assert b"sk_live_realkey" not in out
+async def test_demo_refuses_to_dial_sample_numbers_remotely() -> None:
+    env = {**env_for(), "STATESET_VOICE_API_KEY": "sk_live_realkey_1234"}
+    code, out, err = await run_cli("demo", env=env)
+    assert code == 2 and out == ""
+    assert_one_error_line(err)
+    assert "https://voice.stateset.app" in err
+    assert "--to NUMBER --from NUMBER" in err and "--emulator" in err
+    assert "sk_live_realkey" not in err
+
+
+async def test_demo_runs_against_a_loopback_emulator(emu: Emulator) -> None:
+    """The emulator a user started (`stateset-voice emulator`, keys exported) is used."""
+    code, out, err = await cli(emu, "demo")
+    assert code == 0, err
+    assert f"Using {emu.base_url}" in out and emu.stats.calls_placed == 1
+    assert "iterated 138 sessions, each exactly once" in out
+
+
+async def test_demo_prints_each_utterance_once() -> None:
+    code, out, err = await cli(None, "demo")
+    assert code == 0, err
+    spoken = [line.split("  ", 2)[-1] for line in out.splitlines() if "agent: " in line]
+    assert spoken and len(spoken) == len(set(spoken))
 
 
 async def test_call_list_get(emu: Emulator) -> None:
@@ -100,13 +86,13 @@ async def test_errors_are_one_line_with_exit_codes(emu: Emulator) -> None:
     assert code == 1 and out == ""
     assert err.count("\n") == 1 and "404" in err and "request_id=req_" in err
     code, _, err = await cli(emu, "sessions", "list", "--limit", "101")
-    assert code == 2 and err.startswith("error: limit")
+    assert code == 2 and err.startswith("error: --limit: ")
     code, _, err = await cli(emu, "sessions", "bogus")
     assert code == 2
     code, _, err = await cli(
         emu, "call", "--to", "123", "--from", "+15555551234", "--agent-key", "a"
     )
-    assert code == 2 and "to:" in err and emu.stats.calls_placed == 0
+    assert code == 2 and "--to:" in err and emu.stats.calls_placed == 0
     assert "Traceback" not in err and emu.api_key not in err
 
 
@@ -214,32 +200,68 @@ async def test_export_resumes_after_a_crash(emu: Emulator, tmp_path: Path) -> No
     assert not progress.exists()
 
 
-async def test_emulator_command_serves_until_ctrl_c() -> None:
+async def start_emulator(*flags: str) -> tuple[asyncio.subprocess.Process, list[str]]:
+    """``stateset-voice emulator`` in the background, and its banner's lines."""
     proc = await asyncio.create_subprocess_exec(
         *CLI,
         "emulator",
         "--port",
         "0",
-        "--sessions",
-        "10000",
+        *flags,
         env=env_for(None),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
     assert proc.stdout is not None
-    first = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
-    assert "running at http://127.0.0.1:" in first
-    base_url = first.rsplit(" ", 1)[-1].strip()
-    keys = {}
-    while len(keys) < 2:
-        line = (await asyncio.wait_for(proc.stdout.readline(), 10)).decode().strip()
-        if line.startswith("export STATESET_") and "KEY=" in line:
-            name, value = line.removeprefix("export ").split("=", 1)
-            keys[name] = value
-    from voice_async import AsyncVoiceClient
+    banner: list[str] = []
+    while not banner or "Ctrl-C" not in banner[-1]:
+        banner.append((await asyncio.wait_for(proc.stdout.readline(), 30)).decode().rstrip("\n"))
+    return proc, banner
 
-    async with AsyncVoiceClient(api_key=keys["STATESET_VOICE_API_KEY"], base_url=base_url) as c:
-        assert (await c.sessions.list(limit=1)).total == 10000
+
+async def stop(proc: asyncio.subprocess.Process) -> None:
     proc.send_signal(signal.SIGINT)
     await asyncio.wait_for(proc.communicate(), 10)
     assert proc.returncode == 0
+
+
+async def test_emulator_banner_is_pasteable_and_a_demo_call_takes_seconds() -> None:
+    proc, banner = await start_emulator("--sessions", "10000")
+    try:
+        # Every line is a shell comment or an export: the block pastes into a shell.
+        assert all(line.startswith(("# ", "export STATESET_")) for line in banner), banner
+        env = dict(line.removeprefix("export ").split("=", 1) for line in banner if "=" in line)
+        assert set(env) == {
+            "STATESET_VOICE_BASE_URL",
+            "STATESET_VOICE_API_KEY",
+            "STATESET_ADMIN_API_KEY",
+        }
+        assert not any("*" in value for value in env.values())  # never a masked key
+        from voice_async import AsyncVoiceClient
+
+        async with AsyncVoiceClient(
+            api_key=env["STATESET_VOICE_API_KEY"], base_url=env["STATESET_VOICE_BASE_URL"]
+        ) as client:
+            assert (await client.sessions.list(limit=1)).total == 10000
+            call = await client.make_call(
+                to="+15555555678", from_="+15555551234", agent_key="support_primary"
+            )
+            first = last = None
+            async for event in client.sessions.events(call.session_id):
+                first = first or event.ts
+                last = event.ts
+        assert first is not None and last is not None
+        assert (last - first).total_seconds() >= 2  # the default --event-interval
+    finally:
+        await stop(proc)
+
+
+async def test_emulator_never_prints_a_key_it_was_given() -> None:
+    proc, banner = await start_emulator("--api-key", "sk_test_mine_abcdef123456")
+    try:
+        text = "\n".join(banner)
+        assert "3456" not in text and "sk_test_mine" not in text
+        assert "# STATESET_VOICE_API_KEY: the key you passed with --api-key" in text
+        assert "export STATESET_ADMIN_API_KEY=sk_admin_" in text  # generated: shown in full
+    finally:
+        await stop(proc)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import os
 import subprocess
 import sys
@@ -9,22 +11,28 @@ from pathlib import Path
 
 import pytest
 
+from voice_async.testing import Emulator
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
-def run_example(name: str, *args: str, cwd: Path | None = None) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STATESET_")}
+def start_example(name: str, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    clean_env = {k: v for k, v in os.environ.items() if not k.startswith("STATESET_")}
     done = subprocess.run(
         [sys.executable, str(EXAMPLES / name), *args],
-        env=env,
-        cwd=cwd,
+        env={**clean_env, **(env or {})},
         capture_output=True,
         text=True,
         timeout=90,
     )
-    assert done.returncode == 0, done.stderr
-    assert "Traceback" not in done.stderr
-    return done.stdout
+    assert "Traceback" not in done.stderr, done.stderr
+    return done.returncode, done.stdout, done.stderr
+
+
+def run_example(name: str, *args: str, env: dict[str, str] | None = None) -> str:
+    code, out, err = start_example(name, *args, env=env)
+    assert code == 0, err
+    return out
 
 
 def test_make_call() -> None:
@@ -38,10 +46,44 @@ def test_list_sessions() -> None:
     assert "all 260 sessions by status" in out
 
 
-def test_watch_session() -> None:
+def test_watch_session_prints_each_utterance_once() -> None:
     out = run_example("watch_session.py", "--emulator")
-    assert "[session.started]" in out and "caller: " in out
-    assert out.rstrip().endswith("last event seq 9") or "call ended; last event seq" in out
+    assert "[session.started]" in out and "caller: " in out and "agent: " in out
+    spoken = [line for line in out.splitlines() if line.startswith(("  caller:", "  agent:"))]
+    assert len(spoken) == len(set(spoken))
+    assert "call ended; last event seq 9" in out
+
+
+REMOTE = {
+    "STATESET_VOICE_API_KEY": "sk_live_example_1234",
+    "STATESET_VOICE_BASE_URL": "https://voice.invalid",
+}
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["make_call.py"], ["watch_session.py"], ["asyncio_bot.py", "--run-for", "1"]],
+    ids=lambda argv: argv[0],
+)
+def test_examples_never_dial_sample_numbers_remotely(argv: list[str]) -> None:
+    code, out, err = start_example(*argv, env=REMOTE)
+    assert code == 2
+    assert err.startswith(
+        "error: refusing to dial made-up sample numbers through https://voice.invalid"
+    )
+    assert "--to NUMBER --from NUMBER" in err and "--emulator" in err
+    assert "sk_live_example" not in out + err
+
+
+async def test_make_call_key_covers_every_input() -> None:
+    async with Emulator() as emu:
+        env = {"STATESET_VOICE_API_KEY": emu.api_key, "STATESET_VOICE_BASE_URL": emu.base_url}
+        run = functools.partial(asyncio.to_thread, run_example, "make_call.py", env=env)
+        await run()
+        await run("--to", "+15555550199", "--from", "+15555551234")  # another callee: a new call
+        assert emu.stats.calls_placed == 2
+        await run("--to", "+15555550199", "--from", "+15555551234")  # the same again: a replay
+        assert emu.stats.calls_placed == 2 and emu.stats.idempotent_replays == 1
 
 
 def test_admin_runtime_config() -> None:

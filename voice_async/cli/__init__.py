@@ -1,22 +1,30 @@
 """``stateset-voice``: the everyday jobs from a shell.
 
 One module per command group; each registers its sub-parser and an async
-function.  ``rich`` (progress bars, tables) is imported only by the commands
-that draw, so ``--help`` stays fast.
+function.  The SDK (aiohttp, cattrs) and ``rich`` are imported only inside
+the commands, so ``--help`` and usage errors answer at once.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from typing import NoReturn
 
 from .._version import __version__
 from . import admin, calls, demo, emulator, sessions
 from ._common import EXIT_USAGE, add_global_options, run
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, with usage errors as one ``error:`` line like every other failure."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"error: {message} (see: {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="stateset-voice",
         description=(
             "StateSet Voice from the command line. Keys come from the environment: "
@@ -25,8 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--version", action="version", version=f"voice-async {__version__}")
+    add_global_options(parser)
     common = argparse.ArgumentParser(add_help=False)
-    add_global_options(common)
+    add_global_options(common, on_subcommand=True)
     groups = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in (demo, emulator, calls, sessions, admin):
         module.register(groups, common)

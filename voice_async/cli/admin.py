@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .._models import RuntimeConfig
 from ._common import make_client, print_json, to_json
+from ._output import clean
+
+if TYPE_CHECKING:
+    from .._models import RuntimeConfig
 
 FIELDS = ("model", "voice", "system_prompt_key", "temperature", "max_call_seconds")
 
@@ -22,12 +25,14 @@ def register(groups: Any, common: argparse.ArgumentParser) -> None:
     get.set_defaults(handler=get_config)
     put = actions.add_parser("set", parents=[common], help="change a tenant's runtime config")
     put.add_argument("tenant_id")
-    put.add_argument("--model")
-    put.add_argument("--voice")
-    put.add_argument("--system-prompt-key")
-    put.add_argument("--temperature", type=float)
-    put.add_argument("--max-call-seconds", type=int)
-    put.add_argument("--if-match", type=int, help="only if the stored version is still this")
+    put.add_argument("--model", metavar="NAME")
+    put.add_argument("--voice", metavar="NAME")
+    put.add_argument("--system-prompt-key", metavar="KEY")
+    put.add_argument("--temperature", metavar="NUMBER", type=float)
+    put.add_argument("--max-call-seconds", metavar="SECONDS", type=int)
+    put.add_argument(
+        "--if-match", metavar="VERSION", type=int, help="only if the stored version is still this"
+    )
     put.set_defaults(handler=set_config)
 
 
@@ -35,9 +40,9 @@ def show(args: argparse.Namespace, config: RuntimeConfig) -> None:
     if args.json:
         print_json(to_json(config))
         return
-    print(f"tenant {config.tenant_id}  version {config.version}")
+    print(clean(f"tenant {config.tenant_id}  version {config.version}"))
     for name in FIELDS:
-        print(f"  {name:<18} {getattr(config, name)}")
+        print(f"  {name:<18} {clean(getattr(config, name))}")
 
 
 async def get_config(args: argparse.Namespace) -> int:

@@ -1,30 +1,30 @@
 """``stateset-voice sessions export``: every session to JSONL or CSV, resumably.
 
 The file only ever holds whole lines.  After each page is written and flushed,
-a small sidecar (``FILE.progress.json``) records the file's byte length and
-the iterator's :class:`Checkpoint`.  A rerun after a crash truncates the file
-to that length (dropping any torn last line) and resumes from the checkpoint,
-so the finished file is the same as an uninterrupted run's.  The sidecar is
-removed when the export completes.
+a small sidecar (FILE.progress.json) records the file's byte length and the
+iterator's checkpoint.  A rerun after a crash or Ctrl-C truncates the file to
+that length (dropping any torn last line) and resumes from the checkpoint, so
+the finished file is the same as an uninterrupted run's.  The sidecar is
+removed when the export completes; an existing finished file is never
+overwritten without --force.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import csv
-import io
-import json
+import errno
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any
 
-from .._errors import InvalidRequestError
-from .._models import VoiceSession
-from .._pagination import Checkpoint, SessionIterator
-from ._common import add_filters, filters, make_client, print_json, to_json
+from ._common import UsageError, add_filters, filters, make_client, print_json, to_json
+from ._output import csv_cell, dumps
+
+if TYPE_CHECKING:
+    from .._models import VoiceSession
+    from .._pagination import SessionIterator
 
 CSV_FIELDS = (
     "id",
@@ -48,76 +48,90 @@ def register(actions: Any, common: argparse.ArgumentParser) -> None:
         "export",
         parents=[common],
         help="export all sessions to .jsonl or .csv (resumable)",
-        description=__doc__,
+        description=__doc__.split("\n\n", 1)[1].replace("``", ""),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--out", required=True, type=Path, help="FILE.jsonl or FILE.csv")
-    parser.add_argument("--concurrency", type=int, default=4, help="pages in flight (default 4)")
-    parser.add_argument("--page-size", type=int, default=100, help="1 to 100 (default 100)")
     parser.add_argument(
-        "--restart", action="store_true", help="ignore an unfinished earlier run and start over"
+        "--out", metavar="FILE", required=True, type=Path, help="FILE.jsonl or FILE.csv"
+    )
+    parser.add_argument(
+        "--concurrency", metavar="N", type=int, default=4, help="pages in flight (default 4)"
+    )
+    parser.add_argument(
+        "--page-size", metavar="N", type=int, default=100, help="1 to 100 (default 100)"
+    )
+    parser.add_argument(
+        "--force",
+        "--restart",
+        dest="force",
+        action="store_true",
+        help="start over: overwrite FILE and forget an unfinished earlier run",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_filters(parser)
     parser.set_defaults(handler=export)
 
 
-def sidecar(out: Path) -> Path:
-    return out.with_name(out.name + ".progress.json")
-
-
 def file_format(out: Path) -> str:
     suffix = out.suffix.lower()
     if suffix not in (".jsonl", ".csv"):
-        raise InvalidRequestError("--out", "must end in .jsonl or .csv")
+        raise UsageError(f"--out {out}: must end in .jsonl or .csv")
     return suffix[1:]
+
+
+def check_destination(out: Path) -> None:
+    """Refuse what cannot work before asking the server for anything."""
+    if out.is_dir():
+        raise UsageError(f"--out {out} is a directory; name a file in it, e.g. {out / 'x.jsonl'}")
+    if not out.parent.is_dir():
+        raise UsageError(f"--out {out}: directory {out.parent} does not exist")
 
 
 def render(sessions: tuple[VoiceSession, ...], fmt: str) -> str:
     """The lines for one page, as one string, so a page is written in one go."""
+    import csv
+    import io
+
     rows = [to_json(s) for s in sessions]
     if fmt == "jsonl":
-        return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+        return "".join(dumps(row) + "\n" for row in rows)
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, CSV_FIELDS, extrasaction="ignore", lineterminator="\n")
+    # RFC 4180 line ends: with "\n" the csv module leaves a lone "\r" in a
+    # value unquoted, which splits the row for every reader.
+    writer = csv.DictWriter(buffer, CSV_FIELDS, extrasaction="ignore", lineterminator="\r\n")
     for row in rows:
-        writer.writerow({**row, "metadata": json.dumps(row.get("metadata") or {})})
+        row["metadata"] = dumps(row.get("metadata") or {})
+        writer.writerow({name: csv_cell(row.get(name)) for name in CSV_FIELDS})
     return buffer.getvalue()
 
 
 def csv_header() -> str:
-    return ",".join(CSV_FIELDS) + "\n"
+    return ",".join(CSV_FIELDS) + "\r\n"
 
 
-def load_progress(args: argparse.Namespace, wanted: dict[str, Any]) -> dict[str, Any] | None:
-    """The unfinished earlier run to resume, if any (and if it is the same export)."""
-    path = sidecar(args.out)
-    if args.restart or not path.exists() or not args.out.exists():
-        return None
-    progress: dict[str, Any] = json.loads(path.read_text())
-    if progress.get("filters") != wanted:
-        raise InvalidRequestError(
-            "--out",
-            f"{args.out} holds an unfinished export with other filters; "
-            "use the same filters, or --restart",
-        )
-    return progress
-
-
-def save_progress(out: Path, progress: dict[str, Any]) -> None:
-    """Atomically: a crash leaves the old sidecar or the new one, never half."""
-    path = sidecar(out)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(progress))
-    os.replace(tmp, path)
-
-
-def persist(path: Path, out: Any, text: str, progress: dict[str, Any]) -> None:
+def persist(path: Path, out: IO[str], text: str, progress: dict[str, Any]) -> None:
     """Write one page durably, then record how far the file is good."""
+    from . import _progress
+
     out.write(text)
     out.flush()
-    os.fsync(out.fileno())
-    save_progress(path, {**progress, "bytes": out.tell()})
+    try:
+        os.fsync(out.fileno())
+    except OSError as exc:
+        if exc.errno != errno.EINVAL:  # EINVAL: a device or pipe; fsync does not apply
+            raise
+    _progress.save(path, {**progress, "bytes": out.tell()})
+
+
+def start_file(path: Path, out: IO[str], fmt: str, initial: dict[str, Any]) -> None:
+    """The header, and a sidecar from the start: a run that fails before its
+    first page leaves a file to resume, not one that "already exists"."""
+    persist(path, out, csv_header() if fmt == "csv" else "", initial)
+
+
+def state(iterator: SessionIterator, wanted: dict[str, Any], rows: int) -> dict[str, Any]:
+    """What the sidecar records besides the byte count: enough to resume exactly."""
+    return {"filters": wanted, "rows": rows, "checkpoint": iterator.checkpoint().to_dict()}
 
 
 @contextmanager
@@ -138,42 +152,55 @@ def progress_bar(enabled: bool) -> Iterator[Any]:
 
 
 async def export(args: argparse.Namespace) -> int:
+    from . import _progress  # attrs: not paid by --help
+
     fmt = file_format(args.out)
+    check_destination(args.out)
     wanted = {k: v for k, v in filters(args).items() if v is not None}
-    progress = load_progress(args, wanted)
-    resume = Checkpoint.from_dict(progress["checkpoint"]) if progress else None
-    rows = progress["rows"] if progress else 0
+    progress = _progress.load(args.out, wanted, force=args.force)
+    rows = progress.rows if progress else 0
+    args.interrupt_hint = (
+        f"what is written so far is kept in {args.out}: rerun the same command to resume"
+    )
     async with make_client(args) as client:
+        client.config.require_api_key()  # before the file is created or truncated
         iterator = client.sessions.iter(
-            page_size=args.page_size, concurrency=args.concurrency, resume=resume, **wanted
+            page_size=args.page_size,
+            concurrency=args.concurrency,
+            resume=progress.checkpoint if progress else None,
+            **wanted,
         )
-        # A CLI runs one task: opening the file synchronously blocks nobody.
-        mode = "r+" if progress else "w"
-        with open(args.out, mode, encoding="utf-8", newline="") as out:  # noqa: ASYNC230
-            if progress:
-                out.truncate(progress["bytes"])  # drop anything after the last checkpoint
-                out.seek(progress["bytes"])
-            elif fmt == "csv":
-                out.write(csv_header())
-            rows = await write_pages(args, iterator, out, fmt, wanted, rows)
-    sidecar(args.out).unlink(missing_ok=True)
+        try:
+            # A CLI runs one task: opening the file synchronously blocks nobody.
+            with open(args.out, "r+" if progress else "w", encoding="utf-8", newline="") as out:  # noqa: ASYNC230
+                if progress:
+                    out.truncate(progress.bytes)  # drop anything after the last checkpoint
+                    out.seek(progress.bytes)
+                else:
+                    start_file(args.out, out, fmt, state(iterator, wanted, 0))
+                rows = await write_pages(args, iterator, out, fmt, wanted, rows)
+        except OSError as exc:
+            exc.filename = exc.filename or str(args.out)  # a failed write names no file
+            raise
+    _progress.sidecar(args.out).unlink(missing_ok=True)
     summary = {"out": str(args.out), "rows": rows, "resumed": progress is not None}
     if args.json:
         print_json(summary)
     else:
-        note = " (resumed)" if progress else ""
-        print(f"exported {rows} sessions to {args.out}{note}")
+        print(f"exported {rows} sessions to {args.out}{' (resumed)' if progress else ''}")
     return 0
 
 
 async def write_pages(
     args: argparse.Namespace,
     iterator: SessionIterator,
-    out: Any,
+    out: IO[str],
     fmt: str,
     wanted: dict[str, Any],
     rows: int,
 ) -> int:
+    import asyncio
+
     with progress_bar(not (args.no_progress or args.json)) as bar:
         task = bar.add_task("exporting", total=None, completed=rows) if bar else None
         async with iterator.pages() as pages:
@@ -182,15 +209,7 @@ async def write_pages(
                 # Disk writes and fsync run in a thread so the pages in flight
                 # keep being received meanwhile.
                 await asyncio.to_thread(
-                    persist,
-                    args.out,
-                    out,
-                    render(page.data, fmt),
-                    {
-                        "filters": wanted,
-                        "rows": rows,
-                        "checkpoint": iterator.checkpoint().to_dict(),
-                    },
+                    persist, args.out, out, render(page.data, fmt), state(iterator, wanted, rows)
                 )
                 if bar is not None:
                     bar.update(task, completed=rows, total=(iterator.total or 0) or None)

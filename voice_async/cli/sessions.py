@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .._models import SessionPage, VoiceSession
 from . import export, watch
 from ._common import add_filters, filters, make_client, print_json, to_json
+from ._output import clean, finite
+
+if TYPE_CHECKING:
+    from .._models import SessionPage, VoiceSession
 
 COLUMNS = ("id", "status", "direction", "from_", "to", "agent_key", "created_at")
 
@@ -17,8 +20,12 @@ def register(groups: Any, common: argparse.ArgumentParser) -> None:
     actions = sessions.add_subparsers(dest="sessions_command", metavar="ACTION", required=True)
 
     list_ = actions.add_parser("list", parents=[common], help="one page of sessions, newest first")
-    list_.add_argument("--limit", type=int, default=25, help="1 to 100 (default 25)")
-    list_.add_argument("--offset", type=int, default=0)
+    list_.add_argument(
+        "--limit", metavar="N", type=int, default=25, help="page size, 1 to 100 (default 25)"
+    )
+    list_.add_argument(
+        "--offset", metavar="N", type=int, default=0, help="sessions to skip (default 0)"
+    )
     add_filters(list_)
     list_.set_defaults(handler=list_sessions)
 
@@ -31,18 +38,20 @@ def register(groups: Any, common: argparse.ArgumentParser) -> None:
 
 def cell(session: VoiceSession, column: str) -> str:
     value = getattr(session, column)
-    return "" if value is None else str(value)
+    return "" if value is None else clean(value)
 
 
 def print_table(sessions: tuple[VoiceSession, ...], caption: str) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(caption=caption)
     for column in COLUMNS:
         table.add_column(column.rstrip("_"), no_wrap=True)
     for session in sessions:
-        table.add_row(*(cell(session, c) for c in COLUMNS))
+        # Text(), not str: a "[bold]" in server data is text, never rich markup.
+        table.add_row(*(Text(cell(session, c)) for c in COLUMNS))
     # Piped output has no terminal width; don't squeeze ids into ellipses.
     console = Console(soft_wrap=True)
     if not console.is_terminal:
@@ -82,6 +91,6 @@ async def get_session(args: argparse.Namespace) -> int:
     if args.json:
         print_json(to_json(session))
     else:
-        for name, value in to_json(session).items():
-            print(f"{name:<17} {value}")
+        for name, value in finite(to_json(session)).items():
+            print(f"{name:<17} {clean(value)}")
     return 0

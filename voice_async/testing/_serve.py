@@ -1,9 +1,11 @@
 """Foreground runner behind ``stateset-voice emulator`` and ``python -m voice_async.testing``.
 
-Keys: generated keys are printed in full, because they are throwaway local
-test keys and the user needs them to point a client at the emulator. Keys the
-user passed in (``--api-key``/``--admin-key``) are shown masked to the last 4
-characters, like every other secret.
+The banner is a block of shell lines to paste: ``export`` lines for the base
+URL and the keys, everything else as ``#`` comments.  Generated keys are
+printed in full, because they are throwaway local test keys and the user
+needs them to point a client at the emulator.  A key the user passed in
+(``--api-key``/``--admin-key``) is never printed, masked or not (a masked key
+pasted into ``export`` would be a wrong key): its line says where it came from.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import shlex
 import signal
 import sys
 from typing import TextIO
@@ -18,27 +21,30 @@ from typing import TextIO
 from ._emulator import Emulator
 from ._faults import FaultPlan
 from ._state import LIST_SHAPES
-from ._util import mask_secret
 
 
 def build_parser(prog: str = "stateset-voice emulator") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog=prog, description="Run a local StateSet Voice API emulator until Ctrl-C."
+        prog=prog,
+        description="Run a local StateSet Voice API emulator until Ctrl-C.",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="interface (default %(default)s)")
-    parser.add_argument("--port", type=int, default=8787,
-                        help="0 picks a free port (default %(default)s)")
-    parser.add_argument("--sessions", type=int, default=0, help="seeded past sessions")
-    parser.add_argument("--seed", type=int, default=0, help="seed for all generated data")
-    parser.add_argument("--event-interval", type=float, default=0.0,
-                        help="seconds between simulated call events")
-    parser.add_argument("--tenant-id", default="tn_emulator")
+    d = " (default: %(default)s)"
+    parser.add_argument("--host", default="127.0.0.1", help="interface" + d)
+    parser.add_argument("--port", type=int, default=8787, help="0 picks a free port" + d)
+    parser.add_argument("--sessions", type=int, default=0, help="seeded past sessions" + d)
+    parser.add_argument("--seed", type=int, default=0, help="seed for all generated data" + d)
+    # 0.4 s: a placed call's events then take a few seconds, like a short call.
+    parser.add_argument("--event-interval", type=float, default=0.4,
+                        help="seconds between simulated call events" + d)
+    parser.add_argument("--tenant-id", default="tn_emulator", help="the tenant of the keys" + d)
     parser.add_argument("--api-key", default=None, help="tenant key (generated if omitted)")
     parser.add_argument("--admin-key", default=None, help="admin key (generated if omitted)")
-    parser.add_argument("--list-shape", choices=LIST_SHAPES, default="envelope")
+    parser.add_argument("--list-shape", choices=LIST_SHAPES, default="envelope",
+                        help="how list responses are shaped" + d)
     parser.add_argument("--fail-rate", type=float, default=0.0,
-                        help="fraction of HTTP requests answered with a transient fault")
-    parser.add_argument("--latency", type=float, default=0.0, help="seconds added per request")
+                        help="fraction of HTTP requests answered with a transient fault" + d)
+    parser.add_argument("--latency", type=float, default=0.0,
+                        help="seconds added per request" + d)
     return parser
 
 
@@ -51,16 +57,20 @@ def _plan(args: argparse.Namespace) -> FaultPlan:
     return plan
 
 
+def _key_line(name: str, key: str, passed: str | None, flag: str) -> str:
+    if passed:
+        return f"# {name}: the key you passed with {flag} (not shown)"
+    return f"export {name}={shlex.quote(key)}"
+
+
 def _banner(emu: Emulator, args: argparse.Namespace) -> str:
-    api_key = mask_secret(emu.api_key) if args.api_key else emu.api_key
-    admin_key = mask_secret(emu.admin_key) if args.admin_key else emu.admin_key
     return "\n".join([
-        f"StateSet Voice emulator running at {emu.base_url}",
-        f"  export STATESET_VOICE_BASE_URL={emu.base_url}",
-        f"  export STATESET_VOICE_API_KEY={api_key}",
-        f"  export STATESET_ADMIN_API_KEY={admin_key}",
-        f"  tenant {emu.tenant_id}, {args.sessions} seeded sessions, seed {args.seed}",
-        "Press Ctrl-C to stop.",
+        f"# StateSet Voice emulator running at {emu.base_url}",
+        f"export STATESET_VOICE_BASE_URL={emu.base_url}",
+        _key_line("STATESET_VOICE_API_KEY", emu.api_key, args.api_key, "--api-key"),
+        _key_line("STATESET_ADMIN_API_KEY", emu.admin_key, args.admin_key, "--admin-key"),
+        f"# tenant {emu.tenant_id}, {args.sessions} seeded sessions, seed {args.seed}",
+        "# Press Ctrl-C to stop.",
     ])
 
 
