@@ -250,7 +250,9 @@ def merge_parts(out_dir: str | os.PathLike[str], out: str | os.PathLike[str]) ->
 
     Every part must be present with exactly its window's row count, otherwise
     :class:`ExportSnapshotError` names the first one that is not and nothing
-    is written.  ``out`` is replaced atomically.
+    is written.  ``out`` is replaced atomically.  Temp files that killed
+    window jobs left behind (``.part-*.tmp``) are removed once every part is
+    whole: no window can still be writing then.
     """
     plan = read_plan(out_dir)
     target = Path(out)
@@ -270,6 +272,8 @@ def merge_parts(out_dir: str | os.PathLike[str], out: str | os.PathLike[str]) ->
         _fsync_dir(target.parent)
     finally:
         tmp.unlink(missing_ok=True)
+    for leftover in Path(out_dir).glob(".part-*.tmp"):
+        leftover.unlink(missing_ok=True)
     return plan.total
 
 

@@ -130,6 +130,7 @@ async def test_worker_killed_mid_window_the_rerun_rewrites_the_part_whole(
     assert all(info is not None and info.job_try == 2 for info in tries)
     merged = tmp_path / "merged.jsonl"
     merge_parts(parts, merged)
+    assert not temp_files(parts)  # the torn leftovers are gone once the parts are whole
     created_before = pinned(parts)
     reference = await single_export(emulator, tmp_path / "single.jsonl", created_before)
     assert merged.read_bytes() == reference
