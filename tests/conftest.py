@@ -9,6 +9,7 @@ so as not to collide with other plugins' or users' fixtures).
 from __future__ import annotations
 
 import inspect
+import signal
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -17,6 +18,13 @@ import aioresponses.core
 import pytest
 
 from voice_async import AsyncVoiceClient, Runtime
+
+# A shell starts background jobs (`.ci/run &`, nohup) with SIGINT ignored, and
+# an ignored signal stays ignored across exec: the CLI subprocesses that the
+# Ctrl-C tests interrupt would never see it.  With a handler installed here,
+# exec resets SIGINT to its default in every child, as in a terminal.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 API_KEY = "sk_test_0123456789abcdef"
 ADMIN_KEY = "adm_test_fedcba9876543210"
