@@ -306,7 +306,9 @@ def test_import_voice_async_is_lazy_and_complete() -> None:
 
 
 async def test_ctrl_c_on_watch_prints_the_after_seq() -> None:
-    async with Emulator(event_interval=0.3) as emu:
+    # A call lasting several seconds: under load the CLI must still be watching
+    # (not already finished) when the SIGINT arrives.
+    async with Emulator(event_interval=1.0) as emu:
         code, out, _ = await cli(
             emu,
             "call",

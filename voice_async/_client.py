@@ -17,6 +17,7 @@ from ._config import (
     Timeout,
     Unset,
 )
+from ._errors import ConfigurationError
 from ._models import Call
 from ._retry import RetryPolicy
 from ._runtime import Runtime
@@ -53,10 +54,20 @@ class AsyncVoiceClient(AsyncClosing):
     on every request (they cannot set ``Authorization``, ``x-admin-key`` or
     ``Idempotency-Key``); every endpoint method also takes ``extra_headers=``
     for one call, and :meth:`with_options` gives a view with other settings.
+    ``proxy`` (``"http://user:pass@proxy.corp:3128"``, http or https) sends
+    REST calls and the live-events WebSocket through that proxy;
+    ``trust_env=True`` takes it from ``HTTPS_PROXY``/``HTTP_PROXY``/
+    ``ALL_PROXY`` and honours ``NO_PROXY`` instead.  One rule serves both
+    connections, so they never take different routes.  The default is
+    ``trust_env=False``: no proxy unless configured in code, because an SDK
+    that silently routes its API key through whatever proxy the environment
+    names is a surprise, and a local emulator must never be proxied.
+    Proxy credentials are masked like keys.
     Pass ``http_session`` to reuse your own ``aiohttp.ClientSession`` (the
-    client will not close it).  ``runtime`` swaps how the client sleeps
-    between retries, draws jitter and reads the clock (see :class:`Runtime`):
-    the one seam for tests and simulations.
+    client will not close it); REST then follows that session's proxy
+    settings, and the events stream its ``trust_env``.  ``runtime`` swaps how
+    the client sleeps between retries, draws jitter and reads the clock (see
+    :class:`Runtime`): the one seam for tests and simulations.
     """
 
     def __init__(
@@ -72,10 +83,14 @@ class AsyncVoiceClient(AsyncClosing):
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         allow_insecure_http: bool = False,
         default_headers: Mapping[str, str] | None = None,
+        proxy: str | None = None,
+        trust_env: bool | None = None,
         http_session: aiohttp.ClientSession | None = None,
         retry_policy: RetryPolicy | None = None,
         runtime: Runtime | None = None,
     ) -> None:
+        if http_session is not None:
+            trust_env = _session_trust_env(http_session, proxy, trust_env)
         self.config = ClientConfig.resolve(
             api_key=api_key,
             admin_key=admin_key,
@@ -87,6 +102,8 @@ class AsyncVoiceClient(AsyncClosing):
             allow_insecure_http=allow_insecure_http,
             max_response_bytes=max_response_bytes,
             default_headers=default_headers,
+            proxy=proxy,
+            trust_env=False if trust_env is None else trust_env,
         )
         if retry_policy is not None and max_retries is not None:
             retry_policy = attrs.evolve(retry_policy, max_retries=self.config.max_retries)
@@ -183,3 +200,19 @@ class AsyncVoiceClient(AsyncClosing):
             f"AsyncVoiceClient(base_url={str(cfg.base_url)!r}, api_key={cfg.api_key!r}, "
             f"admin_key={cfg.admin_key!r})"
         )
+
+
+def _session_trust_env(
+    session: aiohttp.ClientSession, proxy: str | None, trust_env: bool | None
+) -> bool:
+    """The ``trust_env`` that makes the events stream follow a caller's session.
+
+    Its proxy settings are the caller's to set; settings given to the client
+    as well could only disagree with them, so they are refused.
+    """
+    if proxy is not None or (trust_env is not None and trust_env != session.trust_env):
+        raise ConfigurationError(
+            "proxy= and trust_env= cannot be applied to a caller's http_session: "
+            "set them on that aiohttp.ClientSession instead"
+        )
+    return session.trust_env

@@ -18,6 +18,7 @@ from yarl import URL
 
 from . import _validate as check
 from ._errors import ConfigurationError, InvalidRequestError, MissingCredentialsError
+from ._proxy import ProxyConfig
 from ._timeout import Timeout
 
 __all__ = ["UNSET", "ClientConfig", "Secret", "Timeout", "Unset", "check_base_url", "mask"]
@@ -119,6 +120,8 @@ class ClientConfig:
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     #: Sent on every request (after User-Agent/Accept, before credentials).
     default_headers: tuple[tuple[str, str], ...] = ()
+    #: Who proxies REST and the events stream (see ``_proxy.select_proxy``).
+    proxy: ProxyConfig = attrs.field(factory=ProxyConfig)
 
     @classmethod
     def resolve(
@@ -134,6 +137,8 @@ class ClientConfig:
         allow_insecure_http: bool,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         default_headers: Mapping[str, str] | None = None,
+        proxy: str | None = None,
+        trust_env: bool = False,
         env: Mapping[str, str] | None = None,
     ) -> ClientConfig:
         env = os.environ if env is None else env
@@ -166,6 +171,7 @@ class ClientConfig:
             max_connections=max_connections,
             max_response_bytes=max_response_bytes,
             default_headers=tuple(headers.items()),
+            proxy=ProxyConfig.resolve(proxy, trust_env, env),
         )
 
     def evolve(

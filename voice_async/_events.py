@@ -58,6 +58,7 @@ from ._events_core import (
 )
 from ._models import EventType, SessionEvent
 from ._paths import session_path
+from ._proxy import proxy_for
 from ._redact import redact
 from ._retry import parse_retry_after
 from ._transport import Transport, status_error
@@ -329,8 +330,10 @@ class EventStream:
         headers = transport.headers("tenant")
         user_agent = headers.pop("User-Agent") + _WS_AGENT
         headers.pop("Accept", None)
+        url = self.url
         return await connect(
-            str(self.url),
+            str(url),
+            proxy=proxy_for(transport.config.proxy, url),  # the REST rule, never websockets' own
             additional_headers=headers,
             user_agent_header=user_agent,
             compression="deflate" if options.compression else None,

@@ -17,8 +17,15 @@ from ._errors import ClientClosedError
 class Pool:
     """One lazily created ``aiohttp.ClientSession``, bound to the loop that first uses it."""
 
-    def __init__(self, max_connections: int, session: aiohttp.ClientSession | None = None) -> None:
+    def __init__(
+        self,
+        max_connections: int,
+        session: aiohttp.ClientSession | None = None,
+        proxy: str | None = None,
+    ) -> None:
         self._max_connections = max_connections
+        #: Decided by ``_proxy.select_proxy``, never by aiohttp's own env lookup.
+        self._proxy = proxy
         self._session = session
         self._owns_session = session is None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -35,7 +42,9 @@ class Pool:
         loop = asyncio.get_running_loop()
         if self._session is None:
             connector = aiohttp.TCPConnector(limit=self._max_connections)
-            self._session = aiohttp.ClientSession(connector=connector)
+            self._session = aiohttp.ClientSession(
+                connector=connector, proxy=self._proxy, trust_env=False
+            )
             self._loop = loop
         elif self._loop is not None and self._loop is not loop:
             raise ClientClosedError(

@@ -33,6 +33,7 @@ from ._errors import (
     ResponseTooLargeError,
 )
 from ._pool import Pool
+from ._proxy import proxy_for
 from ._redact import redact
 from ._response import ACCEPT_ENCODING, Expect, Response, decode, parse, read_body, status_error
 from ._retry import RetryPolicy, is_retryable_status, retry_delay
@@ -73,12 +74,15 @@ class Transport:
     ) -> None:
         self.config = config
         #: The connections; shared with the transports of ``with_options`` views.
-        self.pool = pool or Pool(config.max_connections, session)
+        self.pool = pool or Pool(
+            config.max_connections, session, proxy_for(config.proxy, config.base_url)
+        )
         self.retry_policy = retry_policy or RetryPolicy(max_retries=config.max_retries)
         #: Sleep, jitter and clock: the one documented seam (see ``Runtime``).
         self.runtime = runtime or Runtime()
         #: Every configured secret in clear, for masking server-supplied text.
         self.secrets = tuple(s.reveal() for s in (config.api_key, config.admin_key) if s)
+        self.secrets += config.proxy.secrets()
         # Built once: every request copies it, then adds its credential.
         self._base_headers = {
             "User-Agent": USER_AGENT,

@@ -92,7 +92,7 @@ async def test_bad_files_get_one_line_and_exit_2(tmp_path: Path) -> None:
     no_to = tmp_path / "rows.csv"
     no_to.write_text("number,id\n+15555550001,1\n")
     code, out, err = await cli(None, "campaign", "run", str(no_to), "--campaign-id", "x", *FLAGS)
-    assert (code, out) == (2, "") and err.strip() == f"error: rows: {no_to}: missing 'to' column"
+    assert (code, out) == (2, "") and err.strip() == f"error: {no_to}: missing 'to' column"
     code, _, err = await cli(
         None, "campaign", "run", str(tmp_path / "x.txt"), "--campaign-id", "x", *FLAGS
     )

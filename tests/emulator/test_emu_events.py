@@ -184,15 +184,17 @@ async def test_event_session_with_n_events(emu: Emulator, http: aiohttp.ClientSe
         emu.add_event_session(0)
 
 
-async def test_streams_100k_events_quickly(emu: Emulator, http: aiohttp.ClientSession) -> None:
+async def test_streams_100k_events_in_one_connection(
+    emu: Emulator, http: aiohttp.ClientSession
+) -> None:
+    # How fast is a benchmark's question (P3), not a test's: a loaded CI
+    # machine must not turn a timing into a failure.
     session_id = emu.add_event_session(100_000)
-    started = time.perf_counter()
     count, last = 0, ""
     async with http.ws_connect(events_url(emu, session_id), headers=auth(emu)) as ws:
         async for message in ws:
             count += 1
             last = message.data
-    assert time.perf_counter() - started < 8.0
     assert (count, ws.close_code) == (100_000, 1000)
     assert json.loads(last)["seq"] == 100_000
 

@@ -1,4 +1,4 @@
-"""healthz, request ids on every answer, stats, the Emulator object, CLI and plugin."""
+"""healthz, request ids on every answer, stats, the Emulator object and the CLI."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ import os
 import re
 import signal
 import socket
-import subprocess
 import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -195,48 +193,3 @@ async def test_cli_runs_in_the_foreground_until_a_signal(
         out, err = await asyncio.wait_for(proc.communicate(), 10)
     assert proc.returncode == 0, err.decode()
     assert "emulator stopped" in out.decode()
-
-
-PLUGIN_TESTS = textwrap.dedent('''
-    import sys
-
-    import aiohttp
-    import pytest
-
-    EMULATOR_LOADED_EARLY = "voice_async.testing._emulator" in sys.modules
-
-
-    def test_plugin_import_is_lazy():
-        assert not EMULATOR_LOADED_EARLY
-
-
-    @pytest.mark.asyncio
-    @pytest.mark.voice_emulator(sessions=4, seed=9)
-    async def test_emulator_fixtures(voice_emulator, emulator):
-        assert emulator is voice_emulator
-        headers = {"Authorization": "Bearer " + emulator.api_key}
-        async with aiohttp.ClientSession() as http:
-            async with http.get(emulator.base_url + "/api/v1/voice-sessions",
-                                headers=headers) as reply:
-                assert (await reply.json())["total"] == 4
-
-
-    @pytest.mark.asyncio
-    async def test_client_fixtures(voice_client, client, voice_emulator):
-        assert client is voice_client
-        assert type(client).__name__ == "AsyncVoiceClient"
-''')
-
-
-def test_pytest_plugin_in_strict_mode(tmp_path: Path) -> None:
-    (tmp_path / "test_uses_plugin.py").write_text(PLUGIN_TESTS)
-    env = {**_env(), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "pytest_asyncio.plugin",
-         "-p", "voice_async.testing.plugin", "-p", "no:cacheprovider",
-         "-o", "asyncio_mode=strict", "-o", "asyncio_default_fixture_loop_scope=function",
-         "-W", "error", str(tmp_path)],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "3 passed" in result.stdout

@@ -74,7 +74,12 @@ async def test_thousand_calls_under_faults(emu: Emulator, when: str) -> None:
     ids = [c.session_id for c in calls]
     assert len(set(ids)) == len(ids), "two make_calls got the same session"
     if when == "before":
-        assert emu.stats.calls_placed == len(calls)
+        # Every success was placed once.  A call can also be placed and its
+        # answer lost to the client's own timeout (a loaded machine, the
+        # retries then exhausted): placed once, reported as a timeout or
+        # connection error -- never placed twice.
+        ambiguous = [e for e in errors if isinstance(e, APIConnectionError)]
+        assert len(calls) <= emu.stats.calls_placed <= len(calls) + len(ambiguous)
     else:
         assert emu.stats.calls_placed == CALLS
         assert emu.stats.idempotent_replays > 0

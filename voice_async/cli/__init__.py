@@ -14,6 +14,7 @@ from typing import NoReturn
 from .._version import __version__
 from . import admin, calls, campaign, demo, emulator, sessions
 from ._common import EXIT_USAGE, add_global_options, run
+from .export_merge import register as register_export_merge
 
 
 class Parser(argparse.ArgumentParser):
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     groups = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in (demo, emulator, calls, sessions, admin, campaign):
         module.register(groups, common)
+    register_export_merge(groups, common)
     return parser
 
 

@@ -29,10 +29,10 @@ class RowFile:
         self.path, self.from_, self.agent_key = path, from_, agent_key
         suffix = path.suffix.lower()
         if suffix not in (".csv", ".jsonl", ".ndjson"):
-            raise InvalidRequestError("rows", f"{path}: must end in .csv or .jsonl")
+            raise InvalidRequestError(str(path), "must end in .csv or .jsonl")
         self.kind = "csv" if suffix == ".csv" else "jsonl"
         if not path.is_file():
-            raise InvalidRequestError("rows", f"{path}: no such file")
+            raise InvalidRequestError(str(path), "no such file")
         #: row key -> (line number, message) for rows refused before sending.
         self.bad_lines: dict[str, tuple[int, str]] = {}
         if self.kind == "csv":
@@ -43,7 +43,7 @@ class RowFile:
             header = next(csv.reader(handle), [])
         columns = {name.strip() for name in header}
         if "to" not in columns:
-            raise InvalidRequestError("rows", f"{self.path}: missing 'to' column")
+            raise InvalidRequestError(str(self.path), "missing 'to' column")
         if "from" not in columns and self.from_ is None:
             raise InvalidRequestError("--from", "needed: the file has no 'from' column")
         if "agent_key" not in columns and self.agent_key is None:
@@ -73,7 +73,7 @@ class RowFile:
         except ValueError:
             value = None
         if not isinstance(value, dict):
-            raise InvalidRequestError("rows", f"{self.path} line {number}: not a JSON object")
+            raise InvalidRequestError(str(self.path), f"line {number}: not a JSON object")
         return value
 
     def _row(self, number: int, record: Mapping[str, Any]) -> CallRow:

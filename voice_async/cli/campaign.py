@@ -21,14 +21,14 @@ import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .._campaign import CampaignRun
-from .._campaign_core import CampaignResult, CampaignSummary
-from .._errors import InvalidRequestError
-from .._journal import summarize
 from ._common import EXIT_ERROR, EXIT_OK, make_client, print_json
-from ._rows import RowFile
+
+if TYPE_CHECKING:  # the SDK is imported when a command runs, not for --help
+    from .._campaign import CampaignRun
+    from .._campaign_core import CampaignResult, CampaignSummary
+    from ._rows import RowFile
 
 EXIT_INTERRUPTED = 130
 #: Failures printed one per line; after that only the count (the journal has all).
@@ -160,6 +160,8 @@ def _interrupt_on_sigint(task: asyncio.Task[Any], flag: list[bool]) -> None:
 
 
 async def campaign_run(args: argparse.Namespace) -> int:
+    from ._rows import RowFile
+
     rows = RowFile(args.rows, from_=args.from_, agent_key=args.agent_key)
     journal = args.journal or default_journal(args.rows, args.campaign_id)
     interrupted: list[bool] = []
@@ -201,6 +203,9 @@ def _report(campaign_id: str | None, summary: CampaignSummary, journal: Path, as
 
 
 async def campaign_status(args: argparse.Namespace) -> int:
+    from .._errors import InvalidRequestError
+    from .._journal import summarize
+
     if not args.journal.is_file():
         raise InvalidRequestError("journal", f"{args.journal}: no such file")
     campaign_id, summary = await asyncio.to_thread(summarize, args.journal)

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import os
 
-import aiohttp
-import attrs
-
 from .. import _validate as check
 from .._campaign import CampaignRun, Rows
 from .._campaign_limit import AdaptiveRateLimiter, RateLimiter
@@ -14,27 +11,6 @@ from .._errors import InvalidRequestError
 from .._transport import Transport
 from .calls import CallsResource
 from .sessions import SessionsResource
-
-
-class _SingleAttempt(Transport):
-    """The client's transport (settings, pool, lifecycle) making one attempt per call.
-
-    The campaign makes its own retry decisions -- a 429 must slow every row,
-    not just the one that saw it, and ``attempts`` must be exact -- so it
-    sends through this view of the client's connection pool.
-    """
-
-    def __init__(self, base: Transport) -> None:
-        policy = attrs.evolve(base.retry_policy, max_retries=0)
-        super().__init__(base.config, retry_policy=policy, runtime=base.runtime)
-        self._base = base
-
-    def session(self) -> aiohttp.ClientSession:
-        return self._base.session()
-
-    @property
-    def closed(self) -> bool:
-        return self._base.closed
 
 
 def _positive_int(field: str, value: object) -> int:
@@ -95,7 +71,10 @@ class CampaignsResource:
             raise InvalidRequestError("rows", "must be an iterable of CallRow, not a string")
         base = self._transport
         return CampaignRun(
-            calls=CallsResource(_SingleAttempt(base)),
+            # One attempt per call over the client's own pool: the campaign makes
+            # its own retry decisions (a 429 must slow every row, not just the
+            # one that saw it, and ``attempts`` must be exact).
+            calls=CallsResource(base.with_options(max_retries=0)),
             sessions=SessionsResource(base),
             rows=rows,
             campaign_id=campaign_id,

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import logging
-import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
 from xml.sax.saxutils import quoteattr
@@ -30,11 +29,13 @@ from aiohttp import web
 
 from . import _inject
 from ._auth import require_admin, require_tenant
+from ._conn import read_body
 from ._errors import ApiError, from_http_exception, json_error
 from ._filters import ListQuery
 from ._lifecycle import create_call, insert_synthetic
 from ._state import EmulatorState
-from ._store import Page, canonical_json
+from ._store import Page
+from ._util import REQUEST_ID, new_request_id
 from ._validation import (
     CallRequest,
     idempotency_key,
@@ -94,11 +95,11 @@ class Api:
         state = self.state
         require_tenant(state, request)
         key = idempotency_key(request.headers)
-        call = validate_call(await request.read())
+        call = validate_call(await read_body(request, state.read_timeout))
         state.limits.admit()
         replay = None
         if key is not None:
-            replay = state.idempotency.begin(key, canonical_json(call.canonical()))
+            replay = state.idempotency.begin(key, call.canonical())
         decision = state.faults.decide("make_call")
         try:
             early = await _inject.before(state, request, decision)
@@ -150,6 +151,7 @@ class Api:
         return await events_handler(self.state, request)
 
     async def incoming_call(self, request: web.Request) -> web.StreamResponse:
+        await read_body(request, self.state.read_timeout)  # post() then parses the cached body
         form = await request.post()
         fields = {}
         for name in ("CallSid", "From", "To"):
@@ -158,6 +160,12 @@ class Api:
                 raise ApiError(400, f"{name} is required", param=name)
             fields[name] = value
         record = self.state.sessions.by_call_sid(fields["CallSid"])
+        if record is None and self.state.stats.inbound_calls >= self.state.inbound_limit:
+            # Unauthenticated by design (Twilio's target), so a flood of fresh
+            # CallSids must not grow memory without bound.
+            raise ApiError(429, f"inbound call limit reached ({self.state.inbound_limit} "
+                           "sessions); restart the emulator or raise inbound_limit",
+                           headers={"Retry-After": "60"})
         if record is None:
             account = form.get("AccountSid")
             metadata = {"account_sid": account} if isinstance(account, str) else {}
@@ -182,7 +190,7 @@ class Api:
 
     async def put_runtime_config(self, request: web.Request) -> web.StreamResponse:
         tenant_id, _ = self._tenant_config(request)
-        changes = validate_config_patch(await request.read())
+        changes = validate_config_patch(await read_body(request, self.state.read_timeout))
         if_match = parse_if_match(request.headers)
         config = self.state.configs.update(tenant_id, changes, if_match)
         return _json(config, headers={"ETag": f'"{config["version"]}"'})
@@ -217,8 +225,8 @@ def _route_name(request: web.Request, names: dict[tuple[str, str], str]) -> str:
 def _middleware(state: EmulatorState, names: dict[tuple[str, str], str]) -> Any:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        request_id = "req_" + secrets.token_hex(12)
-        request["request_id"] = request_id
+        request_id = new_request_id()
+        REQUEST_ID.set(request_id)
         route = _route_name(request, names)
         state.stats.requests[route] += 1
         try:

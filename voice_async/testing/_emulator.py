@@ -1,7 +1,9 @@
 """The :class:`Emulator`: a local StateSet Voice API on a real loopback socket.
 
-It shares nothing with the SDK but the wire contract (``API.md``), so SDK tests
-against it exercise real HTTP, WebSocket and failure behaviour.
+It shares nothing with the SDK but the wire contract (the routes, envelopes,
+error shape, close codes and idempotency rules written down in
+``docs/wire-contract.md``), so SDK tests against it exercise real HTTP,
+WebSocket and failure behaviour rather than the SDK's own assumptions.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from types import TracebackType
 from aiohttp import web
 
 from ._app import build_app
+from ._conn import GuardedRunner
 from ._faults import FaultPlan
 from ._lifecycle import add_event_session, insert_synthetic
 from ._limits import TenantLimits
@@ -38,6 +41,13 @@ class Emulator:
     ``emu.base_url`` with ``emu.api_key`` / ``emu.admin_key``. ``port=0`` picks
     a free port. Everything is deterministic given ``seed`` except timestamps
     and the ids that encode them.
+
+    Limits that keep a long-running emulator healthy: a client must send a
+    request head (and then its body) within ``read_timeout`` seconds; an idle
+    kept-alive connection is closed after ``idle_timeout`` seconds (longer than
+    aiohttp's client-side 15 s, so pooled clients never race a server close);
+    at most ``inbound_limit`` sessions are created by the unauthenticated
+    incoming-call webhook (``429`` after that).
     """
 
     def __init__(
@@ -56,9 +66,17 @@ class Emulator:
         rate_limit: float | None = None,
         max_active_calls: int | None = None,
         call_duration: tuple[float, float] | None = None,
+        read_timeout: float = 10.0,
+        idle_timeout: float = 30.0,
+        inbound_limit: int = 10_000,
     ) -> None:
         if event_interval < 0:
             raise ValueError("event_interval must be >= 0")
+        if read_timeout <= 0 or idle_timeout <= 0:
+            raise ValueError("read_timeout and idle_timeout must be > 0")
+        if inbound_limit < 0:
+            raise ValueError("inbound_limit must be >= 0")
+        self._idle_timeout = idle_timeout
         anchor = int(time.time())
         rng = random.Random(seed)
         self.host, self._port = host, port
@@ -71,6 +89,8 @@ class Emulator:
             list_shape=_check_shape(list_shape),
             faults=faults or FaultPlan(),
             sessions=SessionStore(SeededSessions(sessions, seed, anchor, tenant_id), anchor, rng),
+            read_timeout=read_timeout,
+            inbound_limit=inbound_limit,
         )
         self._state.configs.add_tenant(tenant_id)
         self._state.limits = TenantLimits(rate_limit, max_active_calls, call_duration)
@@ -165,8 +185,13 @@ class Emulator:
     async def start(self) -> Emulator:
         if self._runner is not None or self._shutdown is not None:
             raise RuntimeError("an Emulator can be started only once")
-        runner = web.AppRunner(
+        runner = GuardedRunner(
             build_app(self._state),
+            read_timeout=self._state.read_timeout,
+            keepalive_timeout=self._idle_timeout,
+            # After an early answer (a 408, a 401 to a big upload) aiohttp keeps
+            # reading the unread body this long before closing: no slowloris there.
+            lingering_time=self._state.read_timeout,
             handler_cancellation=True,  # a client that gives up ends a hang/latency
             shutdown_timeout=_SHUTDOWN_TIMEOUT,
             access_log=None,

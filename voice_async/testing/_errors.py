@@ -36,8 +36,10 @@ class ApiError(Exception):
         param: str | None = None,
         type: str | None = None,
         headers: dict[str, str] | None = None,
+        close_connection: bool = False,
     ) -> None:
         super().__init__(message)
+        self.close_connection = close_connection
         self.status = status
         self.message = message
         self.param = param
@@ -45,9 +47,12 @@ class ApiError(Exception):
         self.headers = headers or {}
 
     def response(self) -> web.Response:
-        return json_error(
+        response = json_error(
             self.status, self.type, self.message, param=self.param, headers=self.headers
         )
+        if self.close_connection:
+            response.force_close()
+        return response
 
 
 def error_type_for(status: int) -> str:

@@ -71,7 +71,7 @@ def create_call(
         "metadata": metadata,
     }
     log = EventLog()
-    record = SessionRecord(session, created_ts, lambda: log)
+    record = SessionRecord(session, created_ts, _events=log)
     state.sessions.add(record)
     task = asyncio.get_running_loop().create_task(_run(state, record, log, rng))
     state.tasks.add(task)
@@ -102,6 +102,7 @@ async def _run(state: EmulatorState, record: SessionRecord, log: EventLog,
         await asyncio.sleep(interval if index else 0)
         if type_ == "session.status":
             _apply_status(record, data["status"], time.time())
+            state.sessions.status_changed()
         log.append(record.id, type_, data)
     await asyncio.sleep(interval)
     ended = {"status": session["status"], "duration_seconds": session["duration_seconds"]}
@@ -153,5 +154,5 @@ def add_event_session(state: EmulatorState, n_events: int, status: str) -> str:
     started = {k: session[k] for k in ("direction", "to", "from", "agent_key")}
     ended = {"status": status, "duration_seconds": session["duration_seconds"]}
     log = SyntheticLog(session_id, n_events, created_ts * 1000, started, ended)
-    state.sessions.add(SessionRecord(session, created_ts, lambda: log))
+    state.sessions.add(SessionRecord(session, created_ts, _events=log))
     return session_id

@@ -49,6 +49,10 @@ class EmulatorState:
     idempotency: IdempotencyStore = field(default_factory=IdempotencyStore)
     configs: RuntimeConfigStore = field(default_factory=RuntimeConfigStore)
     limits: TenantLimits = field(default_factory=TenantLimits)
+    #: Seconds a client may take to send a request head, and again its body.
+    read_timeout: float = 10.0
+    #: Inbound sessions (``POST /incoming-call``, unauthenticated) kept at most.
+    inbound_limit: int = 10_000
     base_url: str = ""
     call_counter: int = 0
     closing: asyncio.Event = field(default_factory=asyncio.Event)

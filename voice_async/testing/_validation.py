@@ -19,8 +19,12 @@ from ._util import parse_iso
 
 E164 = re.compile(r"\+[1-9][0-9]{7,14}")
 AGENT_KEY = re.compile(r"[A-Za-z0-9_.\-]{1,128}")
-_INTEGER = re.compile(r"[0-9]+")
-_IF_MATCH = re.compile(r'(?:W/)?"?([0-9]+)"?')
+#: Integers in queries and headers: at most 19 digits, so ``int()`` never meets
+#: Python's 4300-digit conversion limit (a ValueError, i.e. a 500) and the
+#: value fits the 64-bit range every real server would use.
+_INTEGER = re.compile(r"[0-9]{1,19}")
+_IF_MATCH = re.compile(r'(?:W/)?"?([0-9]{1,19})"?')
+MAX_INTEGER = 2**63 - 1
 MAX_METADATA_BYTES = 16 * 1024
 MAX_IDEMPOTENCY_KEY = 255
 SESSION_STATUSES = frozenset(
@@ -47,6 +51,8 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
         body = json.loads(raw)
     except (UnicodeDecodeError, ValueError):
         raise ApiError(400, "request body is not valid JSON") from None
+    except RecursionError:  # e.g. 100k nested arrays: the decoder's own limit
+        raise ApiError(400, "request body is nested too deeply") from None
     if not isinstance(body, dict):
         raise ApiError(400, "request body must be a JSON object")
     return body
@@ -78,7 +84,10 @@ def _metadata(body: dict[str, Any]) -> dict[str, Any]:
         return {}
     if not isinstance(value, dict):
         raise ApiError(400, "metadata must be a JSON object", param="metadata")
-    encoded = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    try:
+        encoded = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    except UnicodeEncodeError:  # a lone surrogate escape such as "\ud800"
+        raise ApiError(400, "metadata must be valid Unicode", param="metadata") from None
     if len(encoded) > MAX_METADATA_BYTES:
         raise ApiError(400, "metadata must be at most 16 KiB when encoded", param="metadata")
     return value
@@ -109,10 +118,10 @@ def _int_param(query: Mapping[str, str], name: str, default: int, lo: int, hi: i
     text = query.get(name)
     if text is None:
         return default
+    top = MAX_INTEGER if hi is None else hi
     value = int(text) if _INTEGER.fullmatch(text) else None
-    if value is None or value < lo or (hi is not None and value > hi):
-        bound = f"between {lo} and {hi}" if hi is not None else f">= {lo}"
-        raise ApiError(400, f"{name} must be an integer {bound}", param=name)
+    if value is None or not lo <= value <= top:
+        raise ApiError(400, f"{name} must be an integer between {lo} and {top}", param=name)
     return value
 
 
@@ -190,6 +199,6 @@ def parse_if_match(headers: Mapping[str, str]) -> int | None:
     if text is None or text.strip() == "*":
         return None
     match = _IF_MATCH.fullmatch(text.strip())
-    if match is None:
+    if match is None or int(match.group(1)) > MAX_INTEGER:
         raise ApiError(400, "If-Match must be a config version", param="If-Match")
     return int(match.group(1))

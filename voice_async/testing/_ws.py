@@ -25,6 +25,7 @@ from ._auth import tenant_authorized
 from ._errors import ApiError
 from ._events import EventSource
 from ._state import EmulatorState
+from ._util import REQUEST_ID
 from ._validation import parse_after_seq
 
 CLOSE_UNAUTHORIZED = 4001
@@ -41,7 +42,7 @@ async def events_handler(state: EmulatorState, request: web.Request) -> web.Stre
     after_seq = parse_after_seq(request.query)
     authorized = tenant_authorized(state, request)
     source = state.sessions.events(request.match_info["session_id"]) if authorized else None
-    ws.headers["x-request-id"] = request["request_id"]
+    ws.headers["x-request-id"] = REQUEST_ID.get()
     await ws.prepare(request)
     state.stats.ws_connects += 1
     if not authorized:
