@@ -193,6 +193,7 @@ class StubSession:
     """An ``aiohttp.ClientSession`` stand-in that answers at once: no network at all."""
 
     closed = False
+    trust_env = False  # read by the client (proxy settings from the environment)
 
     def request(self, method: str, url: Any, **kwargs: Any) -> _Response:
         return _Response()
