@@ -32,7 +32,9 @@ from ._errors import (
     APITimeoutError,
     ResponseTooLargeError,
 )
+from ._hooks import CallInfo, CallObserver, EventHooks, tracer
 from ._pool import Pool
+from ._raw import Operation
 from ._redact import redact
 from ._response import ACCEPT_ENCODING, Expect, Response, decode, parse, read_body, status_error
 from ._retry import RetryPolicy, is_retryable_status, retry_delay
@@ -65,8 +67,11 @@ class Transport:
         retry_policy: RetryPolicy | None = None,
         runtime: Runtime | None = None,
         pool: Pool | None = None,
+        hooks: EventHooks | None = None,
     ) -> None:
         self.config = config
+        #: The client's ``event_hooks`` (``None`` when it has none: the fast path).
+        self.hooks = hooks if hooks else None
         #: The connections; shared with the transports of ``with_options`` views.
         self.pool = pool or Pool(config.max_connections, session)
         self.retry_policy = retry_policy or RetryPolicy(max_retries=config.max_retries)
@@ -89,6 +94,7 @@ class Transport:
         max_retries: int | None = None,
         deadline: float | Unset | None = UNSET,
         default_headers: Mapping[str, str] | None = None,
+        hooks: EventHooks | Unset = UNSET,
     ) -> Transport:
         """A transport with some settings changed, over the same pool and runtime."""
         config = self.config.evolve(
@@ -100,7 +106,13 @@ class Transport:
         policy = self.retry_policy
         if max_retries is not None:
             policy = attrs.evolve(policy, max_retries=config.max_retries)
-        view = Transport(config, retry_policy=policy, runtime=self.runtime, pool=self.pool)
+        view = Transport(
+            config,
+            retry_policy=policy,
+            runtime=self.runtime,
+            pool=self.pool,
+            hooks=self.hooks if isinstance(hooks, Unset) else hooks,
+        )
         view.secrets = self.secrets  # including any a caller added
         return view
 
@@ -144,6 +156,8 @@ class Transport:
         path: str,
         *,
         auth: Auth,
+        operation: str | None = None,
+        path_params: Mapping[str, str] | None = None,
         params: Mapping[str, str | int] | None = None,
         json_body: Any = None,
         form: Mapping[str, str] | None = None,
@@ -152,58 +166,110 @@ class Transport:
         timeout: float | Timeout | None = None,
         expect: Expect = "json",
     ) -> Response:
+        """Send one logical request described by keywords; see :meth:`execute`.
+
+        ``path`` is a template when ``path_params`` fill its ``{name}``
+        placeholders; ``operation`` names the call for hooks and traces
+        (default ``"METHOD template"``).
+        """
+        return await self.execute(
+            Operation(
+                operation or f"{method} {path}",
+                method,
+                path,
+                auth,
+                _keep_response,
+                path_params,
+                params,
+                json_body,
+                form,
+                headers,
+                extra_headers,
+                timeout,
+                expect,
+            )
+        )
+
+    async def execute(self, op: Operation[Any]) -> Response:
         """Send one logical request, retrying it as the policy allows.
 
-        ``expect`` is what the endpoint answers on success: ``"json"`` (a 2xx
-        without a body is still a success, with ``data=None``) or ``"text"``.
-        ``headers`` are the endpoint's own (``Idempotency-Key``, ``If-Match``);
-        ``extra_headers`` the caller's, merged last, checked so they cannot
-        replace a credential or the idempotency key.
-        Raises only :class:`VoiceError` subclasses.  Credentials are checked
-        first, so a missing key fails before anything is sent.
+        ``op.expect`` is what the endpoint answers on success: ``"json"`` (a
+        2xx without a body is still a success, with ``data=None``) or
+        ``"text"``.  ``op.headers`` are the endpoint's own
+        (``Idempotency-Key``, ``If-Match``); ``op.extra_headers`` the
+        caller's, merged last, checked so they cannot replace a credential or
+        the idempotency key.  Raises only :class:`VoiceError` subclasses.
+        Credentials are checked first, so a missing key fails before anything
+        is sent.
         """
-        all_headers = self.headers(auth)
-        if headers:
-            all_headers.update(headers)
-        if extra_headers:
-            merge_headers(all_headers, check.headers("extra_headers", extra_headers))
+        all_headers = self.headers(op.auth)
+        if op.headers:
+            all_headers.update(op.headers)
+        if op.extra_headers:
+            merge_headers(all_headers, check.headers("extra_headers", op.extra_headers))
         # Bodies are encoded to bytes once, so every retry resends them as-is.
         data: bytes | None = None
-        if json_body is not None:
-            data = json.dumps(json_body, separators=(",", ":"), ensure_ascii=False).encode()
+        if op.json_body is not None:
+            data = json.dumps(op.json_body, separators=(",", ":"), ensure_ascii=False).encode()
             all_headers["Content-Type"] = "application/json"
-        elif form is not None:
-            data = urlencode(form).encode()
+        elif op.form is not None:
+            data = urlencode(op.form).encode()
             all_headers["Content-Type"] = "application/x-www-form-urlencoded"
+        method = op.method
         retry_safe = method in IDEMPOTENT_METHODS or "Idempotency-Key" in all_headers
-        attempt = _Attempt(
-            self,
-            method,
-            path,
-            params,
-            data,
-            all_headers,
-            self.config.timeout if timeout is None else check.timeout(timeout),
-            expect,
-        )
-        return await self._with_retries(attempt, retry_safe)
+        timeout = self.config.timeout if op.timeout is None else check.timeout(op.timeout)
+        attempt = _Attempt(self, method, op.path, op.params, data, all_headers, timeout, op.expect)
+        if self.hooks is None and tracer() is None:
+            return await self._with_retries(attempt, retry_safe, None)
+        return await self._observed(op, attempt, retry_safe)
+
+    async def _observed(self, op: Operation[Any], attempt: _Attempt, retry_safe: bool) -> Response:
+        """:meth:`_with_retries` watched by the client's hooks and the installed tracer."""
+        base = self.config.base_url
+        call = CallInfo(op.name, op.method, op.template, base.host or "", base.port or 0)
+        observer = CallObserver(call, attempt.headers, self.hooks, self.secrets)
+        try:
+            response = await self._with_retries(attempt, retry_safe, observer)
+        except BaseException as exc:
+            observer.end(exc)
+            raise
+        observer.end(None)
+        return response
+
+    async def emit(self, name: str, info: object) -> None:
+        """Run the client's hooks called ``name`` (the events stream's hooks use this)."""
+        if self.hooks is not None:
+            await self.hooks.dispatch(name, info, self.secrets)
 
     def parse(self, response: Response, cls: type[T]) -> T:
         """Decode a response into a model; a mismatch is a masked, typed error."""
         return parse(response, cls, self.secrets)
 
-    async def _with_retries(self, attempt: _Attempt, retry_safe: bool) -> Response:
+    async def _with_retries(
+        self, attempt: _Attempt, retry_safe: bool, observer: CallObserver | None
+    ) -> Response:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.config.deadline if self.config.deadline else None
         retry_index = 0
         while True:
             remaining = None if deadline is None else deadline - loop.time()
             try:
-                return await attempt.send(retry_index + 1, remaining)
+                if observer is None:
+                    return await attempt.send(retry_index + 1, remaining)
+                await observer.request(retry_index + 1)
+                response = await attempt.send(retry_index + 1, remaining)
             except APIError as exc:
-                if not (retry_safe and _retryable(exc)):
-                    raise
                 error: APIError = exc
+            else:
+                assert observer is not None
+                await observer.response(
+                    retry_index + 1, response.status, response.headers, response.request_id
+                )
+                return response
+            if observer is not None:
+                await observer.failed(retry_index + 1, error)
+            if not (retry_safe and _retryable(error)):
+                raise error
             retry_after = error.retry_after if isinstance(error, APIStatusError) else None
             delay = retry_delay(self.retry_policy, retry_index, retry_after, self.runtime.random)
             if delay is None or (deadline is not None and loop.time() + delay >= deadline):
@@ -217,8 +283,15 @@ class Transport:
                 retry_index + 1,
                 self.retry_policy.max_retries,
             )
+            if observer is not None:
+                await observer.retry(retry_index + 1, error, delay)
             await self.runtime.sleep(delay)
             retry_index += 1
+
+
+def _keep_response(response: Response, secrets: tuple[str, ...]) -> Response:
+    """The :data:`~voice_async._raw.Result` of :meth:`Transport.request`: the response itself."""
+    return response
 
 
 def merge_headers(target: dict[str, str], extra: Mapping[str, str]) -> None:
@@ -321,7 +394,7 @@ class _Attempt:
         if status >= 300:
             raise status_error(status, headers, body, secrets)
         data = decode(body, status, self.expect, where, request_id, secrets)
-        return Response(status, headers, body, data, request_id)
+        return Response(status, headers, body, data, request_id, number - 1)
 
 
 def _log(where: str, outcome: object, started: float, number: int, request_id: str | None) -> None:
