@@ -84,11 +84,6 @@ class Operation(Generic[T]):
     timeout: float | Timeout | None = None
     expect: Expect = "json"
 
-    @property
-    def path(self) -> str:
-        params = self.path_params
-        return self.template if params is None else self.template.format_map(params)
-
 
 @attrs.frozen
 class RawResponse(Generic[T_co]):

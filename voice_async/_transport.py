@@ -32,7 +32,8 @@ from ._errors import (
     APITimeoutError,
     ResponseTooLargeError,
 )
-from ._hooks import CallInfo, CallObserver, EventHooks, tracer
+from . import _hooks
+from ._hooks import CallInfo, CallObserver, EventHooks
 from ._pool import Pool
 from ._raw import Operation
 from ._redact import redact
@@ -218,8 +219,9 @@ class Transport:
         method = op.method
         retry_safe = method in IDEMPOTENT_METHODS or "Idempotency-Key" in all_headers
         timeout = self.config.timeout if op.timeout is None else check.timeout(op.timeout)
-        attempt = _Attempt(self, method, op.path, op.params, data, all_headers, timeout, op.expect)
-        if self.hooks is None and tracer() is None:
+        path = op.template if op.path_params is None else op.template.format_map(op.path_params)
+        attempt = _Attempt(self, method, path, op.params, data, all_headers, timeout, op.expect)
+        if self.hooks is None and _hooks._tracer is None:
             return await self._with_retries(attempt, retry_safe, None)
         return await self._observed(op, attempt, retry_safe)
 
