@@ -52,6 +52,14 @@ if TYPE_CHECKING:
     from ._events import EventStream
     from ._events_core import EventStreamOptions
     from ._events_watch import SessionWatch
+    from ._hooks import (
+        RequestInfo,
+        ResponseInfo,
+        RetryInfo,
+        StreamConnectInfo,
+        StreamGiveUpInfo,
+        StreamReconnectInfo,
+    )
     from ._models import (
         AgentResponseData,
         Call,
@@ -73,6 +81,7 @@ if TYPE_CHECKING:
     )
     from ._pagination import Checkpoint, SessionIterator, SessionPageIterator
     from ._paths import SessionFilters
+    from ._raw import RawResponse
     from ._retry import RetryPolicy
     from ._runtime import Runtime
 
@@ -129,6 +138,13 @@ _EXPORTS: dict[str, str] = {
     "SessionIterator": "._pagination",
     "SessionPageIterator": "._pagination",
     "SessionFilters": "._paths",
+    "RawResponse": "._raw",
+    "RequestInfo": "._hooks",
+    "ResponseInfo": "._hooks",
+    "RetryInfo": "._hooks",
+    "StreamConnectInfo": "._hooks",
+    "StreamGiveUpInfo": "._hooks",
+    "StreamReconnectInfo": "._hooks",
     "RetryPolicy": "._retry",
     "Runtime": "._runtime",
 }
@@ -178,7 +194,11 @@ __all__ = [
     "PaginationStalledError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RawResponse",
+    "RequestInfo",
+    "ResponseInfo",
     "ResponseTooLargeError",
+    "RetryInfo",
     "RetryPolicy",
     "Runtime",
     "RuntimeConfig",
@@ -193,6 +213,9 @@ __all__ = [
     "SessionStatus",
     "SessionStatusData",
     "SessionWatch",
+    "StreamConnectInfo",
+    "StreamGiveUpInfo",
+    "StreamReconnectInfo",
     "StreamUnauthorizedError",
     "Timeout",
     "ToolCallData",
