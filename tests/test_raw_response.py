@@ -8,7 +8,7 @@ import pytest
 from aiohttp import web
 from multidict import CIMultiDict
 
-from voice_async import AsyncVoiceClient, Call, RawResponse, RuntimeConfig, Runtime
+from voice_async import AsyncVoiceClient, Call, RawResponse, Runtime, RuntimeConfig
 from voice_async.testing import Emulator
 
 CALL = {"to": "+15555555678", "from_": "+15555551234", "agent_key": "support_primary"}
@@ -81,9 +81,10 @@ async def test_parse_errors_are_raised_by_parse_not_by_the_call(emu: Emulator) -
     async def handler(request: web.Request) -> web.Response:
         return web.json_response({"unexpected": True}, status=201)
 
-    async with _serve(handler) as base_url, AsyncVoiceClient(
-        api_key="sk_test_raw_0123456789", base_url=base_url
-    ) as c:
+    async with (
+        _serve(handler) as base_url,
+        AsyncVoiceClient(api_key="sk_test_raw_0123456789", base_url=base_url) as c,
+    ):
         raw = await c.with_raw_response.make_call(**CALL)
         assert raw.status == 201 and b"unexpected" in raw.content
         from voice_async import APIResponseValidationError
@@ -119,9 +120,7 @@ async def test_repeated_headers_are_kept_and_secrets_masked() -> None:
             headers=headers,
         )
 
-    async with _serve(handler) as base_url, AsyncVoiceClient(
-        api_key=key, base_url=base_url
-    ) as c:
+    async with _serve(handler) as base_url, AsyncVoiceClient(api_key=key, base_url=base_url) as c:
         raw = await c.with_raw_response.make_call(**CALL)
     assert seen == [f"Bearer {key}"]
     assert raw.headers.getall("set-cookie") == ["a=1", "b=2"]

@@ -163,7 +163,7 @@ class RawNamespace:
         self._owner = owner
 
 
-class raw(Generic[P, T]):  # noqa: N801 - used like a decorator, as ``property`` is
+class raw(Generic[P, T]):
     """A :class:`RawNamespace` attribute: the raw twin of an :func:`endpoint` method."""
 
     def __init__(self, method: Callable[Concatenate[Any, P], Coroutine[Any, Any, T]]) -> None:

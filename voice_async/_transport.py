@@ -23,6 +23,7 @@ import aiohttp
 import attrs
 from yarl import URL
 
+from . import _hooks
 from . import _validate as check
 from ._config import UNSET, ClientConfig, Timeout, Unset
 from ._errors import (
@@ -32,7 +33,6 @@ from ._errors import (
     APITimeoutError,
     ResponseTooLargeError,
 )
-from . import _hooks
 from ._hooks import CallInfo, CallObserver, EventHooks
 from ._pool import Pool
 from ._raw import Operation

@@ -50,9 +50,7 @@ def create_call(
     meta = check.metadata(metadata)
     if meta is not None:
         body["metadata"] = meta
-    key = (
-        str(uuid.uuid4()) if idempotency_key is None else check.idempotency_key(idempotency_key)
-    )
+    key = str(uuid.uuid4()) if idempotency_key is None else check.idempotency_key(idempotency_key)
     return Operation(
         "make_call",
         "POST",
