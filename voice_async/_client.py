@@ -17,7 +17,7 @@ from ._config import (
     Unset,
 )
 from ._hooks import EventHooks, Hook
-from ._raw import RawNamespace, endpoint, raw
+from ._raw import RawNamespace, Run, raw
 from ._retry import RetryPolicy
 from ._runtime import Runtime
 from ._transport import Transport
@@ -118,6 +118,7 @@ class AsyncVoiceClient(AsyncClosing):
     def _attach(self, transport: Transport, *, owns_pool: bool) -> None:
         self.config = transport.config
         self._transport = transport
+        self._run: Run = transport.run
         self._owns_pool = owns_pool
         self.calls = CallsResource(transport)
         self.sessions = SessionsResource(transport)
@@ -159,7 +160,7 @@ class AsyncVoiceClient(AsyncClosing):
         return view
 
     #: Place an outbound call: the same method as :meth:`CallsResource.create`.
-    make_call = endpoint(create_call)
+    make_call = create_call
 
     @property
     def with_raw_response(self) -> ClientWithRawResponse:

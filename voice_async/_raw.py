@@ -1,32 +1,44 @@
-"""One description per endpoint, two ways to run it: parsed, or raw.
+"""Every endpoint written once, run two ways: parsed, or raw.
 
-Each endpoint method is written once, as a *builder*: it validates its
-arguments and returns an :class:`Operation` (what to send and how to read
-the answer) without sending anything.  :func:`endpoint` turns a builder into
-the plain ``async`` method that returns the typed model; :func:`raw` turns
-the same method into its ``with_raw_response`` twin, which returns a
-:class:`RawResponse` around the same answer.  So the raw variant cannot
-drift from the plain one, and adding an endpoint adds one line to its
-resource's raw namespace::
+An endpoint method validates its arguments, describes the request as an
+:class:`Operation` (method, URL template, body, how to read the answer) and
+ends with ``return await self._run(operation)``.  ``_run`` is the one thing
+that differs between the two ways: on a resource it is ``Transport.run``
+(send, then decode the typed model); on the resource's ``with_raw_response``
+view it is :func:`send_raw`, which returns a :class:`RawResponse` around the
+same answer.  So the raw variant reuses the method's body and cannot drift
+from it, and exposing an endpoint raw is one line::
 
     class CallsResource(Resource):
-        @endpoint
-        def create(self, *, to: str, ...) -> Operation[Call]: ...
+        async def create(self, *, to: str, ...) -> Call:
+            ...
+            return await self._run(Operation("make_call", "POST", ...))
 
     class CallsWithRawResponse(RawNamespace):
         create = raw(CallsResource.create)
 
-``mypy --strict`` sees ``resource.create(...)`` as ``Coroutine[..., Call]``
-and ``resource.with_raw_response.create(...)`` as
-``Coroutine[..., RawResponse[Call]]``, both with the builder's parameters.
+``mypy --strict`` types ``resource.with_raw_response.create(...)`` as
+``Coroutine[..., RawResponse[Call]]`` with ``create``'s parameters.  The
+plain path costs nothing extra: one attribute lookup of ``self._run``.
 """
 
 from __future__ import annotations
 
+import copy
 import functools
 import time
 from collections.abc import Callable, Coroutine, Mapping
-from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar, overload
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Concatenate,
+    Generic,
+    ParamSpec,
+    Protocol,
+    TypeVar,
+    cast,
+    overload,
+)
 
 import attrs
 
@@ -39,7 +51,17 @@ if TYPE_CHECKING:
 
     from ._transport import Auth, Transport
 
-__all__ = ["Operation", "RawNamespace", "RawResponse", "endpoint", "model_result", "raw"]
+__all__ = [
+    "Operation",
+    "RawNamespace",
+    "RawResponse",
+    "Resource",
+    "Run",
+    "Runner",
+    "model_result",
+    "raw",
+    "send_raw",
+]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -116,27 +138,24 @@ class RawResponse(Generic[T_co]):
         return self._result(self._response, self._secrets)
 
 
-class HasTransport(Protocol):
-    _transport: Transport
+class Run(Protocol):
+    """``Transport.run``: send an operation, return its decoded result."""
+
+    def __call__(self, operation: Operation[T], /) -> Coroutine[Any, Any, T]: ...
 
 
-S = TypeVar("S", bound=HasTransport)
+class Runner(Protocol):
+    """What an endpoint method needs of ``self``: a way to run an operation."""
+
+    _run: Run
 
 
-def endpoint(
-    build: Callable[Concatenate[S, P], Operation[T]],
-) -> Callable[Concatenate[S, P], Coroutine[Any, Any, T]]:
-    """The plain ``async`` method of a builder: send, then decode the typed model."""
+class Resource:
+    """Base of the resource namespaces (``client.calls``, ``client.admin``...)."""
 
-    @functools.wraps(build)
-    async def method(self: S, /, *args: P.args, **kwargs: P.kwargs) -> T:
-        operation = build(self, *args, **kwargs)
-        transport = self._transport
-        response = await transport.execute(operation)
-        return operation.result(response, transport.secrets)
-
-    method.__voice_build__ = build  # type: ignore[attr-defined]  # read by raw()
-    return method
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+        self._run: Run = transport.run
 
 
 async def send_raw(transport: Transport, operation: Operation[T]) -> RawResponse[T]:
@@ -157,17 +176,24 @@ async def send_raw(transport: Transport, operation: Operation[T]) -> RawResponse
 
 
 class RawNamespace:
-    """``resource.with_raw_response``: the resource's endpoints, answering raw."""
+    """``owner.with_raw_response``: ``owner``'s endpoint methods, answering raw.
 
-    def __init__(self, owner: HasTransport) -> None:
-        self._owner = owner
+    They run on a shallow copy of ``owner`` whose ``_run`` is :func:`send_raw`:
+    same body, same transport, same pool.
+    """
+
+    def __init__(self, owner: Runner) -> None:
+        view = copy.copy(owner)
+        transport: Transport = owner._transport  # type: ignore[attr-defined]
+        view._run = cast(Run, functools.partial(send_raw, transport))
+        self._view = view
 
 
-class raw(Generic[P, T]):
-    """A :class:`RawNamespace` attribute: the raw twin of an :func:`endpoint` method."""
+class raw(Generic[P, T]):  # lower case: used like ``property``
+    """A :class:`RawNamespace` attribute: the raw twin of an endpoint method."""
 
     def __init__(self, method: Callable[Concatenate[Any, P], Coroutine[Any, Any, T]]) -> None:
-        self._build: Callable[..., Operation[T]] = method.__voice_build__  # type: ignore[attr-defined]
+        self._method = method
         self.__doc__ = method.__doc__
 
     @overload
@@ -183,9 +209,8 @@ class raw(Generic[P, T]):
     ) -> raw[P, T] | Callable[P, Coroutine[Any, Any, RawResponse[T]]]:
         if namespace is None:
             return self
-        target, build = namespace._owner, self._build
-
-        async def call(*args: P.args, **kwargs: P.kwargs) -> RawResponse[T]:
-            return await send_raw(target._transport, build(target, *args, **kwargs))
-
-        return call
+        # On the view, ``_run`` answers a RawResponse where the method says T.
+        return cast(
+            "Callable[P, Coroutine[Any, Any, RawResponse[T]]]",
+            functools.partial(self._method, namespace._view),
+        )

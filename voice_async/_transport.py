@@ -15,7 +15,7 @@ import json
 import logging
 import platform
 import time
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlencode
 
@@ -191,8 +191,18 @@ class Transport:
             )
         )
 
-    async def execute(self, op: Operation[Any]) -> Response:
+    async def run(self, op: Operation[T]) -> T:
+        """:meth:`execute`, then ``op.result``: what an endpoint method returns."""
+        response = await self.execute(op)
+        return op.result(response, self.secrets)
+
+    def execute(self, op: Operation[Any]) -> Coroutine[Any, Any, Response]:
         """Send one logical request, retrying it as the policy allows.
+
+        Not ``async`` itself: it prepares the request and hands back the
+        retry loop's coroutine, one coroutine layer less per call (the
+        arguments are checked when it is called, which is when it is awaited
+        everywhere).
 
         ``op.expect`` is what the endpoint answers on success: ``"json"`` (a
         2xx without a body is still a success, with ``data=None``) or
@@ -222,8 +232,8 @@ class Transport:
         path = op.template if op.path_params is None else op.template.format_map(op.path_params)
         attempt = _Attempt(self, method, path, op.params, data, all_headers, timeout, op.expect)
         if self.hooks is None and _hooks._tracer is None:
-            return await self._with_retries(attempt, retry_safe, None)
-        return await self._observed(op, attempt, retry_safe)
+            return self._with_retries(attempt, retry_safe, None)
+        return self._observed(op, attempt, retry_safe)
 
     async def _observed(self, op: Operation[Any], attempt: _Attempt, retry_safe: bool) -> Response:
         """:meth:`_with_retries` watched by the client's hooks and the installed tracer."""

@@ -9,8 +9,7 @@ from .. import _validate as check
 from .._config import Timeout
 from .._errors import InvalidRequestError
 from .._models import RuntimeConfig
-from .._raw import Operation, RawNamespace, endpoint, model_result, raw
-from .._transport import Transport
+from .._raw import Operation, RawNamespace, Resource, model_result, raw
 
 CONFIG_PATH = "/api/v1/admin/tenants/{tenant_id}/runtime-config"
 _CONFIG = model_result(RuntimeConfig)
@@ -20,37 +19,34 @@ def _tenant(tenant_id: str) -> dict[str, str]:
     return {"tenant_id": check.path_id("tenant_id", tenant_id)}
 
 
-class AdminResource:
-    def __init__(self, transport: Transport) -> None:
-        self._transport = transport
-
+class AdminResource(Resource):
     @property
     def with_raw_response(self) -> AdminWithRawResponse:
         """The same methods, returning :class:`RawResponse` (status, headers, request id)."""
         return AdminWithRawResponse(self)
 
-    @endpoint
-    def get_runtime_config(
+    async def get_runtime_config(
         self,
         tenant_id: str,
         *,
         timeout: float | Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> Operation[RuntimeConfig]:
+    ) -> RuntimeConfig:
         """The tenant's stored runtime config, with its ``version`` (also the ``ETag``)."""
-        return Operation(
-            "admin.get_runtime_config",
-            "GET",
-            CONFIG_PATH,
-            "admin",
-            _CONFIG,
-            path_params=_tenant(tenant_id),
-            timeout=timeout,
-            extra_headers=extra_headers,
+        return await self._run(
+            Operation(
+                "admin.get_runtime_config",
+                "GET",
+                CONFIG_PATH,
+                "admin",
+                _CONFIG,
+                path_params=_tenant(tenant_id),
+                timeout=timeout,
+                extra_headers=extra_headers,
+            )
         )
 
-    @endpoint
-    def update_runtime_config(
+    async def update_runtime_config(
         self,
         tenant_id: str,
         *,
@@ -62,7 +58,7 @@ class AdminResource:
         if_match: int | None = None,
         timeout: float | Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> Operation[RuntimeConfig]:
+    ) -> RuntimeConfig:
         """Change some fields of the tenant's runtime config (PUT).
 
         Pass ``if_match=config.version`` from a previous read to make the
@@ -88,17 +84,19 @@ class AdminResource:
         headers = None
         if if_match is not None:
             headers = {"If-Match": str(check.integer("if_match", if_match))}
-        return Operation(
-            "admin.update_runtime_config",
-            "PUT",
-            CONFIG_PATH,
-            "admin",
-            _CONFIG,
-            path_params=path_params,
-            json_body=body,
-            headers=headers,
-            extra_headers=extra_headers,
-            timeout=timeout,
+        return await self._run(
+            Operation(
+                "admin.update_runtime_config",
+                "PUT",
+                CONFIG_PATH,
+                "admin",
+                _CONFIG,
+                path_params=path_params,
+                json_body=body,
+                headers=headers,
+                extra_headers=extra_headers,
+                timeout=timeout,
+            )
         )
 
 

@@ -9,9 +9,8 @@ from typing import Any
 from .. import _validate as check
 from .._config import Timeout
 from .._models import Call
-from .._raw import HasTransport, Operation, RawNamespace, endpoint, model_result, raw
+from .._raw import Operation, RawNamespace, Resource, Runner, model_result, raw
 from .._response import Response
-from .._transport import Transport
 
 MAKE_CALL_PATH = "/api/v1/make-call"
 _CALL = model_result(Call)
@@ -21,8 +20,8 @@ def _twiml(response: Response, secrets: tuple[str, ...]) -> str:
     return response.text
 
 
-def create_call(
-    owner: HasTransport,
+async def create_call(
+    owner: Runner,
     /,
     *,
     to: str,
@@ -32,7 +31,7 @@ def create_call(
     idempotency_key: str | None = None,
     timeout: float | Timeout | None = None,
     extra_headers: Mapping[str, str] | None = None,
-) -> Operation[Call]:
+) -> Call:
     """Place an outbound call (``POST /api/v1/make-call``).
 
     Every call carries an ``Idempotency-Key`` -- a fresh uuid4 unless you
@@ -51,54 +50,54 @@ def create_call(
     if meta is not None:
         body["metadata"] = meta
     key = str(uuid.uuid4()) if idempotency_key is None else check.idempotency_key(idempotency_key)
-    return Operation(
-        "make_call",
-        "POST",
-        MAKE_CALL_PATH,
-        "tenant",
-        _CALL,
-        json_body=body,
-        headers={"Idempotency-Key": key},
-        extra_headers=extra_headers,
-        timeout=timeout,
+    return await owner._run(
+        Operation(
+            "make_call",
+            "POST",
+            MAKE_CALL_PATH,
+            "tenant",
+            _CALL,
+            json_body=body,
+            headers={"Idempotency-Key": key},
+            extra_headers=extra_headers,
+            timeout=timeout,
+        )
     )
 
 
-class CallsResource:
-    def __init__(self, transport: Transport) -> None:
-        self._transport = transport
-
+class CallsResource(Resource):
     @property
     def with_raw_response(self) -> CallsWithRawResponse:
         """The same methods, returning :class:`RawResponse` (status, headers, request id)."""
         return CallsWithRawResponse(self)
 
-    create = endpoint(create_call)
+    create = create_call
 
-    @endpoint
-    def forward_incoming(
+    async def forward_incoming(
         self,
         params: Mapping[str, str],
         *,
         timeout: float | Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> Operation[str]:
+    ) -> str:
         """POST Twilio's webhook form to ``/api/v1/incoming-call``; return the TwiML.
 
         Not retried: without an idempotency key the service could create a
         second inbound session, and Twilio retries failed webhooks itself.
         """
         params = check.string_map("params", params)
-        return Operation(
-            "calls.forward_incoming",
-            "POST",
-            "/api/v1/incoming-call",
-            "none",
-            _twiml,
-            form=params,
-            extra_headers=extra_headers,
-            timeout=timeout,
-            expect="text",
+        return await self._run(
+            Operation(
+                "calls.forward_incoming",
+                "POST",
+                "/api/v1/incoming-call",
+                "none",
+                _twiml,
+                form=params,
+                extra_headers=extra_headers,
+                timeout=timeout,
+                expect="text",
+            )
         )
 
 
