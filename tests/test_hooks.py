@@ -18,6 +18,7 @@ from voice_async import (
     Runtime,
     StreamConnectInfo,
 )
+from voice_async._hooks import STREAM_URL_TEMPLATE
 from voice_async.testing import Emulator
 
 CALL = {"to": "+15555555678", "from_": "+15555551234", "agent_key": "support_primary"}
@@ -150,7 +151,7 @@ async def test_stream_hooks_dispatch_through_the_transport(emu: Emulator) -> Non
     """The seam the events stream calls (``Transport.emit``) runs the stream hooks."""
     rec = Recorder()
     async with _client(emu, event_hooks=rec.hooks("stream_connect")) as c:
-        info = StreamConnectInfo("vs_1", "/api/v1/voice-sessions/{id}/events", 1, 0)
+        info = StreamConnectInfo("vs_1", STREAM_URL_TEMPLATE, 1, 0)
         await c._transport.emit("stream_connect", info)
         await c._transport.emit("stream_reconnect", info)  # no hook registered: nothing
     assert rec.seen == [info]

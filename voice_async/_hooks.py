@@ -14,7 +14,7 @@ Two audiences, one set of small frozen info objects:
 Nothing here costs anything when neither is configured: the transport checks
 ``transport.hooks is None and tracer() is None`` once per call and then runs
 the plain path.  Info objects carry the URL *template*
-(``/api/v1/voice-sessions/{id}``), never the ids, and headers masked with the
+(``/api/v1/voice-sessions/{session_id}``), never the ids, and headers masked with the
 client's secrets.
 """
 
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "HOOK_NAMES",
+    "STREAM_URL_TEMPLATE",
     "CallInfo",
     "CallSpan",
     "CallTracer",
@@ -62,6 +63,8 @@ HOOK_NAMES = (
     "stream_give_up",
 )
 Hook = Callable[[Any], "Awaitable[None] | None"]
+#: The ``url_template`` of the stream hooks' info objects.
+STREAM_URL_TEMPLATE = "/api/v1/voice-sessions/{session_id}/events"
 
 
 # -- info objects ------------------------------------------------------------
@@ -73,7 +76,7 @@ class CallInfo:
 
     operation: str  #: ``"make_call"``, ``"sessions.get"``, ``"admin.get_runtime_config"``...
     method: str
-    url_template: str  #: ``/api/v1/voice-sessions/{id}``: ids left out
+    url_template: str  #: ``/api/v1/voice-sessions/{session_id}``: ids left out
     server_address: str
     server_port: int
 
