@@ -155,3 +155,53 @@ class _serve:
 
     async def __aexit__(self, *exc: object) -> None:
         await self._runner.cleanup()
+
+
+def test_public_signatures_name_only_exported_types() -> None:
+    """Every class in a signature of the client, calls, admin, raw and hook types is exported."""
+    import sys
+    import typing
+
+    import voice_async
+    from voice_async._config import Unset
+    from voice_async.resources import AdminResource, CallsResource
+
+    exported = {n: getattr(voice_async, n) for n in voice_async.__all__}
+    seen: set[type] = set()
+
+    def classes(hint: object) -> None:
+        if isinstance(hint, type):
+            seen.add(hint)
+        for arg in typing.get_args(hint):
+            classes(arg)
+
+    client_class = voice_async.AsyncVoiceClient
+    owners = (
+        client_class,
+        CallsResource,
+        AdminResource,
+        voice_async.RawResponse,
+        voice_async.RequestInfo,
+        voice_async.ResponseInfo,
+        voice_async.RetryInfo,
+        voice_async.StreamConnectInfo,
+        voice_async.StreamReconnectInfo,
+        voice_async.StreamGiveUpInfo,
+    )
+    for owner in owners:
+        for name, member in vars(owner).items():
+            function = member.fget if isinstance(member, property) else member
+            public = not name.startswith("_") or (owner, name) == (client_class, "__init__")
+            if callable(function) and public:
+                namespace = {**vars(sys.modules[function.__module__]), **exported}
+                hints = typing.get_type_hints(function, namespace)
+                hints.pop("owner", None)  # ``make_call = create_call``: the bound self
+                for hint in hints.values():
+                    classes(hint)
+    ours = {c for c in seen if c.__module__.startswith("voice_async")}
+    assert {"ClientWithRawResponse", "CallsWithRawResponse", "AdminWithRawResponse", "Call"} <= {
+        c.__name__ for c in ours
+    }
+    # ``Unset``: the sentinel type of ``with_options(deadline=UNSET)``, never passed by users.
+    for cls in ours - {Unset}:
+        assert getattr(voice_async, cls.__name__) is cls, cls

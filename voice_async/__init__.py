@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from ._client import AsyncVoiceClient
+    from ._client import AsyncVoiceClient, ClientWithRawResponse
     from ._config import Timeout
     from ._errors import (
         APIConnectionError,
@@ -84,10 +84,15 @@ if TYPE_CHECKING:
     from ._raw import RawResponse
     from ._retry import RetryPolicy
     from ._runtime import Runtime
+    from .resources.admin import AdminWithRawResponse
+    from .resources.calls import CallsWithRawResponse
 
 #: Public name -> the private module that defines it (imported on first use).
 _EXPORTS: dict[str, str] = {
     "AsyncVoiceClient": "._client",
+    "ClientWithRawResponse": "._client",
+    "AdminWithRawResponse": ".resources.admin",
+    "CallsWithRawResponse": ".resources.calls",
     "Timeout": "._config",
     "APIConnectionError": "._errors",
     "APIError": "._errors",
@@ -169,13 +174,16 @@ __all__ = [
     "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
+    "AdminWithRawResponse",
     "AgentResponseData",
     "AsyncVoiceClient",
     "AuthenticationError",
     "BadRequestError",
     "Call",
+    "CallsWithRawResponse",
     "Checkpoint",
     "ClientClosedError",
+    "ClientWithRawResponse",
     "ConfigurationError",
     "ConflictError",
     "Direction",

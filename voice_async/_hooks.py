@@ -24,15 +24,13 @@ import inspect
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import attrs
+from multidict import CIMultiDictProxy
 
 from ._errors import APIError, APIStatusError, InvalidRequestError
 from ._redact import redact, redact_headers
-
-if TYPE_CHECKING:
-    from multidict import CIMultiDictProxy
 
 __all__ = [
     "HOOK_NAMES",
@@ -62,7 +60,7 @@ HOOK_NAMES = (
     "stream_reconnect",
     "stream_give_up",
 )
-Hook = Callable[[Any], "Awaitable[None] | None"]
+Hook = Callable[[Any], Awaitable[None] | None]
 #: The ``url_template`` of the stream hooks' info objects.
 STREAM_URL_TEMPLATE = "/api/v1/voice-sessions/{session_id}/events"
 

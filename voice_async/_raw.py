@@ -41,14 +41,13 @@ from typing import (
 )
 
 import attrs
+from multidict import CIMultiDictProxy
 
 from ._config import Timeout
 from ._redact import redact_headers
 from ._response import Expect, Response, parse
 
 if TYPE_CHECKING:
-    from multidict import CIMultiDictProxy
-
     from ._transport import Auth, Transport
 
 __all__ = [
