@@ -175,7 +175,7 @@ class Transport:
         """
         return await self.execute(
             Operation(
-                operation or f"{method} {path}",
+                operation or "",
                 method,
                 path,
                 auth,
@@ -238,7 +238,8 @@ class Transport:
     async def _observed(self, op: Operation[Any], attempt: _Attempt, retry_safe: bool) -> Response:
         """:meth:`_with_retries` watched by the client's hooks and the installed tracer."""
         base = self.config.base_url
-        call = CallInfo(op.name, op.method, op.template, base.host or "", base.port or 0)
+        name = op.name or f"{op.method} {op.template}"
+        call = CallInfo(name, op.method, op.template, base.host or "", base.port or 0)
         observer = CallObserver(call, attempt.headers, self.hooks, self.secrets)
         try:
             response = await self._with_retries(attempt, retry_safe, observer)
