@@ -87,8 +87,9 @@ class Operation(Generic[T]):
     ``template`` is the URL path with ``{name}`` placeholders filled from
     ``path_params`` (already validated); hooks and traces see the template,
     never the ids.  ``name`` is the operation's public name (``"make_call"``,
-    ``"sessions.get"``), used for spans.  ``headers`` are the endpoint's own
-    (``Idempotency-Key``, ``If-Match``), ``extra_headers`` the caller's.
+    ``"sessions.get"``), used for spans.  ``idempotency_key`` is sent as
+    ``Idempotency-Key`` and makes a POST safe to retry; ``headers`` are the
+    endpoint's other headers (``If-Match``), ``extra_headers`` the caller's.
     """
 
     name: str
@@ -104,6 +105,7 @@ class Operation(Generic[T]):
     extra_headers: Mapping[str, str] | None = None
     timeout: float | Timeout | None = None
     expect: Expect = "json"
+    idempotency_key: str | None = None
 
 
 @attrs.frozen

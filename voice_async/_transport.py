@@ -16,7 +16,7 @@ import logging
 import platform
 import time
 from collections.abc import Coroutine, Mapping
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, overload
 from urllib.parse import urlencode
 
 import aiohttp
@@ -35,7 +35,7 @@ from ._errors import (
 )
 from ._hooks import CallInfo, CallObserver, EventHooks
 from ._pool import Pool
-from ._raw import Operation
+from ._raw import Operation, Result
 from ._redact import redact
 from ._response import ACCEPT_ENCODING, Expect, Response, decode, parse, read_body, status_error
 from ._retry import RetryPolicy, is_retryable_status, retry_delay
@@ -48,6 +48,7 @@ logger = logging.getLogger("voice_async")
 
 Auth = Literal["tenant", "admin", "none"]
 T = TypeVar("T")
+R = TypeVar("R")
 
 USER_AGENT = (
     f"voice-async/{__version__} python/{platform.python_version()} aiohttp/{aiohttp.__version__}"
@@ -191,18 +192,27 @@ class Transport:
             )
         )
 
-    async def run(self, op: Operation[T]) -> T:
-        """:meth:`execute`, then ``op.result``: what an endpoint method returns."""
-        response = await self.execute(op)
-        return op.result(response, self.secrets)
-
     def execute(self, op: Operation[Any]) -> Coroutine[Any, Any, Response]:
-        """Send one logical request, retrying it as the policy allows.
+        """Send ``op``; the :class:`Response` itself (raw responses, :meth:`request`)."""
+        return self.run(op, _keep_response)
 
-        Not ``async`` itself: it prepares the request and hands back the
-        retry loop's coroutine, one coroutine layer less per call (the
-        arguments are checked when it is called, which is when it is awaited
-        everywhere).
+    @overload
+    def run(self, op: Operation[T]) -> Coroutine[Any, Any, T]: ...
+
+    @overload
+    def run(self, op: Operation[Any], result: Result[R]) -> Coroutine[Any, Any, R]: ...
+
+    def run(
+        self, op: Operation[Any], result: Result[Any] | None = None
+    ) -> Coroutine[Any, Any, Any]:
+        """Send ``op``; its answer decoded by ``result`` (default ``op.result``).
+
+        What endpoint methods await (``self._run`` is this method).
+
+        Not ``async`` itself, so an endpoint's ``await self._run(op)`` goes
+        straight into the retry loop: one coroutine layer per call fewer.
+        Arguments are checked here, when it is called (which, everywhere,
+        is when it is awaited): nothing is sent if they are wrong.
 
         ``op.expect`` is what the endpoint answers on success: ``"json"`` (a
         2xx without a body is still a success, with ``data=None``) or
@@ -216,6 +226,9 @@ class Transport:
         all_headers = self.headers(op.auth)
         if op.headers:
             all_headers.update(op.headers)
+        key = op.idempotency_key
+        if key is not None:
+            all_headers["Idempotency-Key"] = key
         if op.extra_headers:
             merge_headers(all_headers, check.headers("extra_headers", op.extra_headers))
         # Bodies are encoded to bytes once, so every retry resends them as-is.
@@ -227,27 +240,33 @@ class Transport:
             data = urlencode(op.form).encode()
             all_headers["Content-Type"] = "application/x-www-form-urlencoded"
         method = op.method
-        retry_safe = method in IDEMPOTENT_METHODS or "Idempotency-Key" in all_headers
+        retry_safe = (
+            key is not None or method in IDEMPOTENT_METHODS or "Idempotency-Key" in all_headers
+        )
         timeout = self.config.timeout if op.timeout is None else check.timeout(op.timeout)
         path = op.template if op.path_params is None else op.template.format_map(op.path_params)
         attempt = _Attempt(self, method, path, op.params, data, all_headers, timeout, op.expect)
+        if result is None:
+            result = op.result
         if self.hooks is None and _hooks._tracer is None:
-            return self._with_retries(attempt, retry_safe, None)
-        return self._observed(op, attempt, retry_safe)
+            return self._with_retries(attempt, retry_safe, result, None)
+        return self._observed(op, attempt, retry_safe, result)
 
-    async def _observed(self, op: Operation[Any], attempt: _Attempt, retry_safe: bool) -> Response:
+    async def _observed(
+        self, op: Operation[Any], attempt: _Attempt, retry_safe: bool, result: Result[T]
+    ) -> T:
         """:meth:`_with_retries` watched by the client's hooks and the installed tracer."""
         base = self.config.base_url
         name = op.name or f"{op.method} {op.template}"
         call = CallInfo(name, op.method, op.template, base.host or "", base.port or 0)
         observer = CallObserver(call, attempt.headers, self.hooks, self.secrets)
         try:
-            response = await self._with_retries(attempt, retry_safe, observer)
+            value = await self._with_retries(attempt, retry_safe, result, observer)
         except BaseException as exc:
             observer.end(exc)
             raise
         observer.end(None)
-        return response
+        return value
 
     async def emit(self, name: str, info: object) -> None:
         """Run the client's hooks called ``name`` (the events stream's hooks use this)."""
@@ -259,26 +278,34 @@ class Transport:
         return parse(response, cls, self.secrets)
 
     async def _with_retries(
-        self, attempt: _Attempt, retry_safe: bool, observer: CallObserver | None
-    ) -> Response:
+        self,
+        attempt: _Attempt,
+        retry_safe: bool,
+        result: Result[T],
+        observer: CallObserver | None,
+    ) -> T:
+        """Send until an answer, a final error or the policy says stop; decode with ``result``.
+
+        ``result`` runs after the loop: a body that does not fit the model is
+        never retried.
+        """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.config.deadline if self.config.deadline else None
         retry_index = 0
         while True:
             remaining = None if deadline is None else deadline - loop.time()
             try:
-                if observer is None:
-                    return await attempt.send(retry_index + 1, remaining)
-                await observer.request(retry_index + 1)
+                if observer is not None:
+                    await observer.request(retry_index + 1)
                 response = await attempt.send(retry_index + 1, remaining)
             except APIError as exc:
                 error: APIError = exc
             else:
-                assert observer is not None
-                await observer.response(
-                    retry_index + 1, response.status, response.headers, response.request_id
-                )
-                return response
+                if observer is not None:
+                    await observer.response(
+                        retry_index + 1, response.status, response.headers, response.request_id
+                    )
+                return result(response, self.secrets)
             if observer is not None:
                 await observer.failed(retry_index + 1, error)
             if not (retry_safe and _retryable(error)):

@@ -58,9 +58,9 @@ async def create_call(
             "tenant",
             _CALL,
             json_body=body,
-            headers={"Idempotency-Key": key},
             extra_headers=extra_headers,
             timeout=timeout,
+            idempotency_key=key,
         )
     )
 
