@@ -68,3 +68,43 @@ def test_first_commands_are_demo_and_tests() -> None:
     test_command = "pip install -e '.[test]' && python -m pytest -q"
     assert test_command in first_screen
     assert test_command in (ROOT / ".ci" / "run").read_text()
+
+
+async def test_advanced_section_runs_against_the_emulator(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Every block of "## Advanced", in order, with one ``client`` on the emulator."""
+    import ast
+
+    from voice_async import AsyncVoiceClient
+    from voice_async.contrib.opentelemetry import VoiceAsyncInstrumentor
+
+    section = README.split("## Advanced", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    assert len(blocks) == 4
+    async with Emulator(tenant_id="tn_123") as emu:
+        client = AsyncVoiceClient(
+            api_key=emu.api_key, admin_key=emu.admin_key, base_url=emu.base_url
+        )
+        namespace: dict[str, object] = {"client": client}
+        try:
+            for index, block in enumerate(blocks):
+                if "event_hooks" in block:  # one retry for the hooks to see
+                    emu.faults.script("503", route="get_runtime_config")
+                code = compile(
+                    block, f"README advanced {index}", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+                )
+                result = eval(code, namespace)
+                if result is not None:
+                    await result
+        finally:
+            if VoiceAsyncInstrumentor().is_instrumented_by_opentelemetry:
+                VoiceAsyncInstrumentor().uninstrument()
+            await client.aclose()
+        # Three calls placed (options, raw, tracing); the raw block's second was a replay.
+        assert emu.stats.calls_placed == 3 and emu.stats.idempotent_replays == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("201 req_") and out[1] == '"1" 1'
+    template = "admin.get_runtime_config /api/v1/admin/tenants/{tenant_id}/runtime-config"
+    assert out[2].startswith(f"{template} 503 ") and out[4].startswith(f"{template} 200 ")
+    assert out[3] == "retrying admin.get_runtime_config after InternalServerError"  # 5xx

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
         row_key,
     )
     from ._campaign_limit import AdaptiveRateLimiter, RateLimiter
-    from ._client import AsyncVoiceClient
+    from ._client import AsyncVoiceClient, ClientWithRawResponse
     from ._config import Timeout
     from ._errors import (
         APIConnectionError,
@@ -61,6 +61,14 @@ if TYPE_CHECKING:
     from ._events import EventStream
     from ._events_core import EventStreamOptions
     from ._events_watch import SessionWatch
+    from ._hooks import (
+        RequestInfo,
+        ResponseInfo,
+        RetryInfo,
+        StreamConnectInfo,
+        StreamGiveUpInfo,
+        StreamReconnectInfo,
+    )
     from ._models import (
         AgentResponseData,
         Call,
@@ -82,8 +90,11 @@ if TYPE_CHECKING:
     )
     from ._pagination import Checkpoint, SessionIterator, SessionPageIterator
     from ._paths import SessionFilters
+    from ._raw import RawResponse
     from ._retry import RetryPolicy
     from ._runtime import Runtime
+    from .resources.admin import AdminWithRawResponse
+    from .resources.calls import CallsWithRawResponse
 
 #: Public name -> the private module that defines it (imported on first use).
 _EXPORTS: dict[str, str] = {
@@ -96,6 +107,9 @@ _EXPORTS: dict[str, str] = {
     "AdaptiveRateLimiter": "._campaign_limit",
     "RateLimiter": "._campaign_limit",
     "AsyncVoiceClient": "._client",
+    "ClientWithRawResponse": "._client",
+    "AdminWithRawResponse": ".resources.admin",
+    "CallsWithRawResponse": ".resources.calls",
     "Timeout": "._config",
     "APIConnectionError": "._errors",
     "APIError": "._errors",
@@ -146,6 +160,13 @@ _EXPORTS: dict[str, str] = {
     "SessionIterator": "._pagination",
     "SessionPageIterator": "._pagination",
     "SessionFilters": "._paths",
+    "RawResponse": "._raw",
+    "RequestInfo": "._hooks",
+    "ResponseInfo": "._hooks",
+    "RetryInfo": "._hooks",
+    "StreamConnectInfo": "._hooks",
+    "StreamGiveUpInfo": "._hooks",
+    "StreamReconnectInfo": "._hooks",
     "RetryPolicy": "._retry",
     "Runtime": "._runtime",
 }
@@ -171,17 +192,20 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "AdaptiveRateLimiter",
+    "AdminWithRawResponse",
     "AgentResponseData",
     "AsyncVoiceClient",
     "AuthenticationError",
     "BadRequestError",
     "Call",
     "CallRow",
+    "CallsWithRawResponse",
     "CampaignResult",
     "CampaignRun",
     "CampaignSummary",
     "Checkpoint",
     "ClientClosedError",
+    "ClientWithRawResponse",
     "ConfigurationError",
     "ConflictError",
     "Direction",
@@ -201,7 +225,11 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "RateLimiter",
+    "RawResponse",
+    "RequestInfo",
+    "ResponseInfo",
     "ResponseTooLargeError",
+    "RetryInfo",
     "RetryPolicy",
     "Runtime",
     "RuntimeConfig",
@@ -216,6 +244,9 @@ __all__ = [
     "SessionStatus",
     "SessionStatusData",
     "SessionWatch",
+    "StreamConnectInfo",
+    "StreamGiveUpInfo",
+    "StreamReconnectInfo",
     "StreamUnauthorizedError",
     "Timeout",
     "ToolCallData",

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
 
 import aiohttp
 import attrs
@@ -18,12 +17,17 @@ from ._config import (
     Unset,
 )
 from ._errors import ConfigurationError
-from ._models import Call
+from ._hooks import EventHooks, Hook
+from ._raw import RawNamespace, Run, raw
 from ._retry import RetryPolicy
 from ._runtime import Runtime
 from ._transport import Transport
 from .resources import AdminResource, CallsResource, SessionsResource
+from .resources.calls import create_call
 from .resources.campaigns import CampaignsResource
+
+#: ``event_hooks=``: hook name -> async callables (see :mod:`voice_async._hooks`).
+EventHooksArg = Mapping[str, Sequence[Hook]]
 
 
 class AsyncVoiceClient(AsyncClosing):
@@ -68,6 +72,15 @@ class AsyncVoiceClient(AsyncClosing):
     settings, and the events stream its ``trust_env``.  ``runtime`` swaps how
     the client sleeps between retries, draws jitter and reads the clock (see
     :class:`Runtime`): the one seam for tests and simulations.
+    ``event_hooks`` maps ``"request"``, ``"response"``, ``"retry"``,
+    ``"stream_connect"``, ``"stream_reconnect"`` and ``"stream_give_up"`` to
+    lists of async callables, each given a frozen info object
+    (:class:`RequestInfo`, :class:`ResponseInfo`, :class:`RetryInfo`, ...)
+    with the URL template, never ids or secrets.  A hook that raises does
+    not break the call: the failure is logged once per hook at WARNING
+    (masked) and the call goes on.  ``client.with_raw_response.make_call(...)``
+    (and ``with_raw_response`` on each resource) returns a
+    :class:`RawResponse` with the status, headers and request id.
     """
 
     def __init__(
@@ -88,6 +101,7 @@ class AsyncVoiceClient(AsyncClosing):
         http_session: aiohttp.ClientSession | None = None,
         retry_policy: RetryPolicy | None = None,
         runtime: Runtime | None = None,
+        event_hooks: EventHooksArg | None = None,
     ) -> None:
         if http_session is not None:
             trust_env = _session_trust_env(http_session, proxy, trust_env)
@@ -109,7 +123,11 @@ class AsyncVoiceClient(AsyncClosing):
             retry_policy = attrs.evolve(retry_policy, max_retries=self.config.max_retries)
         self._attach(
             Transport(
-                self.config, session=http_session, retry_policy=retry_policy, runtime=runtime
+                self.config,
+                session=http_session,
+                retry_policy=retry_policy,
+                runtime=runtime,
+                hooks=EventHooks(event_hooks) if event_hooks is not None else None,
             ),
             owns_pool=True,
         )
@@ -117,6 +135,7 @@ class AsyncVoiceClient(AsyncClosing):
     def _attach(self, transport: Transport, *, owns_pool: bool) -> None:
         self.config = transport.config
         self._transport = transport
+        self._run: Run = transport.run
         self._owns_pool = owns_pool
         self.calls = CallsResource(transport)
         self.sessions = SessionsResource(transport)
@@ -130,6 +149,7 @@ class AsyncVoiceClient(AsyncClosing):
         max_retries: int | None = None,
         deadline: float | Unset | None = UNSET,
         default_headers: Mapping[str, str] | None = None,
+        event_hooks: EventHooksArg | None = None,
     ) -> AsyncVoiceClient:
         """A view of this client with some settings changed, over the same pool.
 
@@ -140,7 +160,8 @@ class AsyncVoiceClient(AsyncClosing):
             await slow.admin.get_runtime_config("tn_1")
 
         Omitted settings are kept; ``deadline=None`` removes the deadline;
-        ``default_headers`` are merged over the client's.  Closing the view
+        ``default_headers`` are merged over the client's; ``event_hooks``
+        replace the client's (``{}`` removes them).  Closing the view
         does not close the pool (close the client that created it); once
         that client is closed, the view is closed too.  A bad value raises
         :class:`InvalidRequestError`.
@@ -150,32 +171,19 @@ class AsyncVoiceClient(AsyncClosing):
             max_retries=max_retries,
             deadline=deadline,
             default_headers=default_headers,
+            hooks=UNSET if event_hooks is None else EventHooks(event_hooks),
         )
         view = object.__new__(AsyncVoiceClient)
         view._attach(transport, owns_pool=False)
         return view
 
-    async def make_call(
-        self,
-        *,
-        to: str,
-        from_: str,
-        agent_key: str,
-        metadata: Mapping[str, Any] | None = None,
-        idempotency_key: str | None = None,
-        timeout: float | Timeout | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-    ) -> Call:
-        """Place an outbound call; see :meth:`CallsResource.create`."""
-        return await self.calls.create(
-            to=to,
-            from_=from_,
-            agent_key=agent_key,
-            metadata=metadata,
-            idempotency_key=idempotency_key,
-            timeout=timeout,
-            extra_headers=extra_headers,
-        )
+    #: Place an outbound call: the same method as :meth:`CallsResource.create`.
+    make_call = create_call
+
+    @property
+    def with_raw_response(self) -> ClientWithRawResponse:
+        """``client.with_raw_response.make_call(...)``: a :class:`RawResponse`."""
+        return ClientWithRawResponse(self)
 
     @property
     def base_url(self) -> str:
@@ -216,3 +224,9 @@ def _session_trust_env(
             "set them on that aiohttp.ClientSession instead"
         )
     return session.trust_env
+
+
+class ClientWithRawResponse(RawNamespace):
+    """``client.with_raw_response``: the client's own methods, answering raw."""
+
+    make_call = raw(AsyncVoiceClient.make_call)

@@ -54,6 +54,8 @@ class Response:
     body: bytes
     data: Any
     request_id: str | None
+    #: Retries before this answer (0: the first attempt); ``RawResponse`` reports it.
+    retries_taken: int = 0
 
     @property
     def text(self) -> str:

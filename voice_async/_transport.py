@@ -15,14 +15,15 @@ import json
 import logging
 import platform
 import time
-from collections.abc import Mapping
-from typing import Any, Literal, TypeVar
+from collections.abc import Coroutine, Mapping
+from typing import Any, Literal, TypeVar, overload
 from urllib.parse import urlencode
 
 import aiohttp
 import attrs
 from yarl import URL
 
+from . import _hooks
 from . import _validate as check
 from ._config import UNSET, ClientConfig, Timeout, Unset
 from ._errors import (
@@ -32,8 +33,10 @@ from ._errors import (
     APITimeoutError,
     ResponseTooLargeError,
 )
+from ._hooks import CallInfo, CallObserver, EventHooks
 from ._pool import Pool
 from ._proxy import proxy_for
+from ._raw import Operation, Result
 from ._redact import redact
 from ._response import ACCEPT_ENCODING, Expect, Response, decode, parse, read_body, status_error
 from ._retry import RetryPolicy, is_retryable_status, retry_delay
@@ -46,6 +49,7 @@ logger = logging.getLogger("voice_async")
 
 Auth = Literal["tenant", "admin", "none"]
 T = TypeVar("T")
+R = TypeVar("R")
 
 USER_AGENT = (
     f"voice-async/{__version__} python/{platform.python_version()} aiohttp/{aiohttp.__version__}"
@@ -71,8 +75,11 @@ class Transport:
         retry_policy: RetryPolicy | None = None,
         runtime: Runtime | None = None,
         pool: Pool | None = None,
+        hooks: EventHooks | None = None,
     ) -> None:
         self.config = config
+        #: The client's ``event_hooks`` (``None`` when it has none: the fast path).
+        self.hooks = hooks if hooks else None
         #: The connections; shared with the transports of ``with_options`` views.
         self.pool = pool or Pool(
             config.max_connections, session, proxy_for(config.proxy, config.base_url)
@@ -104,6 +111,7 @@ class Transport:
         max_retries: int | None = None,
         deadline: float | Unset | None = UNSET,
         default_headers: Mapping[str, str] | None = None,
+        hooks: EventHooks | Unset = UNSET,
     ) -> Transport:
         """A transport with some settings changed, over the same pool and runtime."""
         config = self.config.evolve(
@@ -115,7 +123,13 @@ class Transport:
         policy = self.retry_policy
         if max_retries is not None:
             policy = attrs.evolve(policy, max_retries=config.max_retries)
-        view = Transport(config, retry_policy=policy, runtime=self.runtime, pool=self.pool)
+        view = Transport(
+            config,
+            retry_policy=policy,
+            runtime=self.runtime,
+            pool=self.pool,
+            hooks=self.hooks if isinstance(hooks, Unset) else hooks,
+        )
         view.secrets = self.secrets  # including any a caller added
         return view
 
@@ -176,6 +190,8 @@ class Transport:
         path: str,
         *,
         auth: Auth,
+        operation: str | None = None,
+        path_params: Mapping[str, str] | None = None,
         params: Mapping[str, str | int] | None = None,
         json_body: Any = None,
         form: Mapping[str, str] | None = None,
@@ -184,47 +200,127 @@ class Transport:
         timeout: float | Timeout | None = None,
         expect: Expect = "json",
     ) -> Response:
-        """Send one logical request, retrying it as the policy allows.
+        """Send one logical request described by keywords; see :meth:`execute`.
 
-        ``expect`` is what the endpoint answers on success: ``"json"`` (a 2xx
-        without a body is still a success, with ``data=None``) or ``"text"``.
-        ``headers`` are the endpoint's own (``Idempotency-Key``, ``If-Match``);
-        ``extra_headers`` the caller's, merged last, checked so they cannot
-        replace a credential or the idempotency key.
-        Raises only :class:`VoiceError` subclasses.  Credentials are checked
-        first, so a missing key fails before anything is sent.
+        ``path`` is a template when ``path_params`` fill its ``{name}``
+        placeholders; ``operation`` names the call for hooks and traces
+        (default ``"METHOD template"``).
         """
-        all_headers = self.headers(auth)
-        if headers:
-            all_headers.update(headers)
-        if extra_headers:
-            merge_headers(all_headers, check.headers("extra_headers", extra_headers))
+        return await self.execute(
+            Operation(
+                operation or "",
+                method,
+                path,
+                auth,
+                _keep_response,
+                path_params,
+                params,
+                json_body,
+                form,
+                headers,
+                extra_headers,
+                timeout,
+                expect,
+            )
+        )
+
+    def execute(self, op: Operation[Any]) -> Coroutine[Any, Any, Response]:
+        """Send ``op``; the :class:`Response` itself (raw responses, :meth:`request`)."""
+        return self.run(op, _keep_response)
+
+    @overload
+    def run(self, op: Operation[T]) -> Coroutine[Any, Any, T]: ...
+
+    @overload
+    def run(self, op: Operation[Any], result: Result[R]) -> Coroutine[Any, Any, R]: ...
+
+    def run(
+        self, op: Operation[Any], result: Result[Any] | None = None
+    ) -> Coroutine[Any, Any, Any]:
+        """Send ``op``; its answer decoded by ``result`` (default ``op.result``).
+
+        What endpoint methods await (``self._run`` is this method).
+
+        Not ``async`` itself, so an endpoint's ``await self._run(op)`` goes
+        straight into the retry loop: one coroutine layer per call fewer.
+        Arguments are checked here, when it is called (which, everywhere,
+        is when it is awaited): nothing is sent if they are wrong.
+
+        ``op.expect`` is what the endpoint answers on success: ``"json"`` (a
+        2xx without a body is still a success, with ``data=None``) or
+        ``"text"``.  ``op.headers`` are the endpoint's own
+        (``Idempotency-Key``, ``If-Match``); ``op.extra_headers`` the
+        caller's, merged last, checked so they cannot replace a credential or
+        the idempotency key.  Raises only :class:`VoiceError` subclasses.
+        Credentials are checked first, so a missing key fails before anything
+        is sent.
+        """
+        all_headers = self.headers(op.auth)
+        if op.headers:
+            all_headers.update(op.headers)
+        key = op.idempotency_key
+        if key is not None:
+            all_headers["Idempotency-Key"] = key
+        if op.extra_headers:
+            merge_headers(all_headers, check.headers("extra_headers", op.extra_headers))
         # Bodies are encoded to bytes once, so every retry resends them as-is.
         data: bytes | None = None
-        if json_body is not None:
-            data = _encode_json(json_body).encode()
+        if op.json_body is not None:
+            data = _encode_json(op.json_body).encode()
             all_headers["Content-Type"] = "application/json"
-        elif form is not None:
-            data = urlencode(form).encode()
+        elif op.form is not None:
+            data = urlencode(op.form).encode()
             all_headers["Content-Type"] = "application/x-www-form-urlencoded"
-        retry_safe = method in IDEMPOTENT_METHODS or "Idempotency-Key" in all_headers
-        attempt = _Attempt(
-            self,
-            method,
-            path,
-            params,
-            data,
-            all_headers,
-            self.config.timeout if timeout is None else check.timeout(timeout),
-            expect,
+        method = op.method
+        retry_safe = (
+            key is not None or method in IDEMPOTENT_METHODS or "Idempotency-Key" in all_headers
         )
-        return await self._with_retries(attempt, retry_safe)
+        timeout = self.config.timeout if op.timeout is None else check.timeout(op.timeout)
+        path = op.template if op.path_params is None else op.template.format_map(op.path_params)
+        attempt = _Attempt(self, method, path, op.params, data, all_headers, timeout, op.expect)
+        if result is None:
+            result = op.result
+        if self.hooks is None and _hooks._tracer is None:
+            return self._with_retries(attempt, retry_safe, result, None)
+        return self._observed(op, attempt, retry_safe, result)
+
+    async def _observed(
+        self, op: Operation[Any], attempt: _Attempt, retry_safe: bool, result: Result[T]
+    ) -> T:
+        """:meth:`_with_retries` watched by the client's hooks and the installed tracer."""
+        base = self.config.base_url
+        name = op.name or f"{op.method} {op.template}"
+        call = CallInfo(name, op.method, op.template, base.host or "", base.port or 0)
+        observer = CallObserver(call, attempt.headers, self.hooks, self.secrets)
+        try:
+            value = await self._with_retries(attempt, retry_safe, result, observer)
+        except BaseException as exc:
+            observer.end(exc)
+            raise
+        observer.end(None)
+        return value
+
+    async def emit(self, name: str, info: object) -> None:
+        """Run the client's hooks called ``name`` (the events stream's hooks use this)."""
+        if self.hooks is not None:
+            await self.hooks.dispatch(name, info, self.secrets)
 
     def parse(self, response: Response, cls: type[T]) -> T:
         """Decode a response into a model; a mismatch is a masked, typed error."""
         return parse(response, cls, self.secrets)
 
-    async def _with_retries(self, attempt: _Attempt, retry_safe: bool) -> Response:
+    async def _with_retries(
+        self,
+        attempt: _Attempt,
+        retry_safe: bool,
+        result: Result[T],
+        observer: CallObserver | None,
+    ) -> T:
+        """Send until an answer, a final error or the policy says stop; decode with ``result``.
+
+        ``result`` runs after the loop: a body that does not fit the model is
+        never retried.
+        """
         limit = self.config.deadline
         # The loop's clock is read only under a deadline (most calls have none).
         loop = asyncio.get_running_loop() if limit else None
@@ -233,11 +329,21 @@ class Transport:
         while True:
             remaining = deadline - loop.time() if loop and deadline is not None else None
             try:
-                return await attempt.send(retry_index + 1, remaining)
+                if observer is not None:
+                    await observer.request(retry_index + 1)
+                response = await attempt.send(retry_index + 1, remaining)
             except APIError as exc:
-                if not (retry_safe and _retryable(exc)):
-                    raise
                 error: APIError = exc
+            else:
+                if observer is not None:
+                    await observer.response(
+                        retry_index + 1, response.status, response.headers, response.request_id
+                    )
+                return result(response, self.secrets)
+            if observer is not None:
+                await observer.failed(retry_index + 1, error)
+            if not (retry_safe and _retryable(error)):
+                raise error
             retry_after = error.retry_after if isinstance(error, APIStatusError) else None
             delay = retry_delay(self.retry_policy, retry_index, retry_after, self.runtime.random)
             if delay is None or (loop and deadline is not None and loop.time() + delay >= deadline):
@@ -251,8 +357,15 @@ class Transport:
                 retry_index + 1,
                 self.retry_policy.max_retries,
             )
+            if observer is not None:
+                await observer.retry(retry_index + 1, error, delay)
             await self.runtime.sleep(delay)
             retry_index += 1
+
+
+def _keep_response(response: Response, secrets: tuple[str, ...]) -> Response:
+    """The :data:`~voice_async._raw.Result` of :meth:`Transport.request`: the response itself."""
+    return response
 
 
 def merge_headers(target: dict[str, str], extra: Mapping[str, str]) -> None:
@@ -354,7 +467,7 @@ class _Attempt:
         if status >= 300:
             raise status_error(status, headers, body, secrets)
         data = decode(body, status, self.expect, where, request_id, secrets)
-        return Response(status, headers, body, data, request_id)
+        return Response(status, headers, body, data, request_id, number - 1)
 
 
 def _client_timeout(timeout: Timeout, remaining: float | None) -> aiohttp.ClientTimeout:

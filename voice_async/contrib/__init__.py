@@ -1,5 +1,6 @@
 """Integrations with other libraries; each submodule needs its own extra.
 
+``voice_async.contrib.opentelemetry`` (extra ``[otel]``) traces every call;
 ``voice_async.contrib.arq`` (extra ``[arq]``) runs campaigns and exports on
 arq workers.  The engine-neutral pieces it is built from are importable from
 here without arq, for Celery, taskiq or a hand-made runner:

@@ -1,7 +1,16 @@
-"""Resource namespaces: ``client.sessions``, ``client.admin``, ``client.calls``."""
+"""Resource namespaces: ``client.sessions``, ``client.admin``, ``client.calls``.
 
-from .admin import AdminResource
-from .calls import CallsResource
+The ``...WithRawResponse`` classes are the types of ``with_raw_response``.
+"""
+
+from .admin import AdminResource, AdminWithRawResponse
+from .calls import CallsResource, CallsWithRawResponse
 from .sessions import SessionsResource
 
-__all__ = ["AdminResource", "CallsResource", "SessionsResource"]
+__all__ = [
+    "AdminResource",
+    "AdminWithRawResponse",
+    "CallsResource",
+    "CallsWithRawResponse",
+    "SessionsResource",
+]

@@ -9,16 +9,21 @@ from .. import _validate as check
 from .._config import Timeout
 from .._errors import InvalidRequestError
 from .._models import RuntimeConfig
-from .._transport import Transport
+from .._raw import Operation, RawNamespace, Resource, model_result, raw
+
+CONFIG_PATH = "/api/v1/admin/tenants/{tenant_id}/runtime-config"
+_CONFIG = model_result(RuntimeConfig)
 
 
-def _config_path(tenant_id: str) -> str:
-    return f"/api/v1/admin/tenants/{check.path_id('tenant_id', tenant_id)}/runtime-config"
+def _tenant(tenant_id: str) -> dict[str, str]:
+    return {"tenant_id": check.path_id("tenant_id", tenant_id)}
 
 
-class AdminResource:
-    def __init__(self, transport: Transport) -> None:
-        self._transport = transport
+class AdminResource(Resource):
+    @property
+    def with_raw_response(self) -> AdminWithRawResponse:
+        """The same methods, returning :class:`RawResponse` (status, headers, request id)."""
+        return AdminWithRawResponse(self)
 
     async def get_runtime_config(
         self,
@@ -27,15 +32,19 @@ class AdminResource:
         timeout: float | Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
     ) -> RuntimeConfig:
-        """The tenant's stored runtime config, with its ``version``."""
-        response = await self._transport.request(
-            "GET",
-            _config_path(tenant_id),
-            auth="admin",
-            timeout=timeout,
-            extra_headers=extra_headers,
+        """The tenant's stored runtime config, with its ``version`` (also the ``ETag``)."""
+        return await self._run(
+            Operation(
+                "admin.get_runtime_config",
+                "GET",
+                CONFIG_PATH,
+                "admin",
+                _CONFIG,
+                path_params=_tenant(tenant_id),
+                timeout=timeout,
+                extra_headers=extra_headers,
+            )
         )
-        return self._transport.parse(response, RuntimeConfig)
 
     async def update_runtime_config(
         self,
@@ -57,7 +66,7 @@ class AdminResource:
         server answers 409 and this raises :class:`ConflictError` instead of
         silently overwriting their change.
         """
-        path = _config_path(tenant_id)
+        path_params = _tenant(tenant_id)
         body: dict[str, Any] = {}
         for name, value in (
             ("model", model),
@@ -75,13 +84,24 @@ class AdminResource:
         headers = None
         if if_match is not None:
             headers = {"If-Match": str(check.integer("if_match", if_match))}
-        response = await self._transport.request(
-            "PUT",
-            path,
-            auth="admin",
-            json_body=body,
-            headers=headers,
-            extra_headers=extra_headers,
-            timeout=timeout,
+        return await self._run(
+            Operation(
+                "admin.update_runtime_config",
+                "PUT",
+                CONFIG_PATH,
+                "admin",
+                _CONFIG,
+                path_params=path_params,
+                json_body=body,
+                headers=headers,
+                extra_headers=extra_headers,
+                timeout=timeout,
+            )
         )
-        return self._transport.parse(response, RuntimeConfig)
+
+
+class AdminWithRawResponse(RawNamespace):
+    """``client.admin.with_raw_response``."""
+
+    get_runtime_config = raw(AdminResource.get_runtime_config)
+    update_runtime_config = raw(AdminResource.update_runtime_config)
