@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from types import TracebackType
 from typing import TypeVar
 
 from aiohttp import web
@@ -26,8 +25,6 @@ _S = TypeVar("_S", bound="Loopback")
 class Loopback:
     """``async with server:`` runs ``start()`` on entry and ``stop()`` on exit, always."""
 
-    base_url = ""
-
     async def start(self) -> None:
         raise NotImplementedError
 
@@ -38,12 +35,7 @@ class Loopback:
         await self.start()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
 
 
