@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 
 from voice_async.testing import Emulator
@@ -25,14 +26,34 @@ def env_for(emu: Emulator | None = None, base_url: str | None = None) -> dict[st
     return env
 
 
+async def start_cli(
+    emu: Emulator | None, *args: str, output: int = asyncio.subprocess.PIPE
+) -> asyncio.subprocess.Process:
+    """``stateset-voice ARGS`` started and left running, with ``emu``'s environment.
+
+    For the tests that read its output line by line or interrupt it
+    (:func:`interrupt`, or SIGKILL for a crash); ``output`` is where its
+    stdout and stderr go (``DEVNULL`` when nothing will read them).
+    """
+    return await _spawn(*args, env=env_for(emu), output=output)
+
+
+async def interrupt(proc: asyncio.subprocess.Process, timeout: float = 30) -> tuple[int, str, str]:
+    """Ctrl-C: SIGINT to ``proc``, then its exit code and what it printed since."""
+    proc.send_signal(signal.SIGINT)
+    out, err = await asyncio.wait_for(proc.communicate(), timeout)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def _spawn(
+    *args: str, env: dict[str, str], output: int = asyncio.subprocess.PIPE
+) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(*CLI, *args, env=env, stdout=output, stderr=output)
+
+
 async def run_cli(*args: str, env: dict[str, str], timeout: float = 60) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        *CLI,
-        *args,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    proc = await _spawn(*args, env=env)
     out, err = await asyncio.wait_for(proc.communicate(), timeout)
     assert proc.returncode is not None
     return proc.returncode, out.decode(), err.decode()
