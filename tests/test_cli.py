@@ -13,7 +13,16 @@ import pytest
 
 from voice_async.testing import Emulator
 
-from ._cli import assert_one_error_line, cli, env_for, interrupt, run_cli, start_cli
+from ._cli import (
+    CALL_JSON,
+    assert_one_error_line,
+    cli,
+    env_for,
+    export_until,
+    interrupt,
+    run_cli,
+    start_cli,
+)
 
 
 @pytest.fixture
@@ -57,17 +66,7 @@ async def test_demo_prints_each_utterance_once() -> None:
 
 
 async def test_call_list_get(emu: Emulator) -> None:
-    code, out, _ = await cli(
-        emu,
-        "call",
-        "--to",
-        "+15555555678",
-        "--from",
-        "+15555551234",
-        "--agent-key",
-        "support_primary",
-        "--json",
-    )
+    code, out, _ = await cli(emu, *CALL_JSON, "--agent-key", "support_primary")
     assert code == 0
     placed = json.loads(out)
     assert emu.stats.calls_placed == 1
@@ -163,16 +162,9 @@ async def test_export_resumes_after_a_crash(emu: Emulator, tmp_path: Path) -> No
     out_file = tmp_path / "sessions.jsonl"
     progress = tmp_path / "sessions.jsonl.progress.json"
     emu.faults.latency(0.1, route="list_sessions")
-    proc = await start_cli(
-        emu,
-        *("sessions", "export", "--out", str(out_file), "--page-size", "10"),
-        *("--concurrency", "1", "--no-progress"),
-        output=asyncio.subprocess.DEVNULL,
+    proc = await export_until(
+        emu, out_file, page_size=10, rows=30, output=asyncio.subprocess.DEVNULL
     )
-    for _ in range(200):  # wait until a few pages are durably written
-        if progress.exists() and json.loads(progress.read_text())["rows"] >= 30:
-            break
-        await asyncio.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     await proc.wait()
     emu.faults.clear()

@@ -20,7 +20,7 @@ import pytest
 from voice_async.cli import _output
 from voice_async.testing import Emulator
 
-from ._cli import CLI, assert_one_error_line, cli, env_for, interrupt, run_cli, start_cli
+from ._cli import CALL_JSON, CLI, assert_one_error_line, cli, env_for, interrupt, run_cli, start_cli
 from .reliability._servers import RawServer, Reply, ScriptedServer
 
 NASTY = "\x1b]0;pwned\x07\x1b[2J\x1b[31mred\x9b1m\u202eevil"
@@ -308,17 +308,7 @@ async def test_ctrl_c_on_watch_prints_the_after_seq() -> None:
     # A call lasting several seconds: under load the CLI must still be watching
     # (not already finished) when the SIGINT arrives.
     async with Emulator(event_interval=1.0) as emu:
-        code, out, _ = await cli(
-            emu,
-            "call",
-            "--to",
-            "+15555555678",
-            "--from",
-            "+15555551234",
-            "--agent-key",
-            "a",
-            "--json",
-        )
+        code, out, _ = await cli(emu, *CALL_JSON, "--agent-key", "a")
         sid = json.loads(out)["session_id"]
         proc = await start_cli(emu, "sessions", "watch", sid)
         assert proc.stdout is not None
