@@ -17,10 +17,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-from types import TracebackType
 
 import attrs
 from yarl import URL
+
+from ._loopback import LoopbackStreams
 
 _HOP_BY_HOP = frozenset({"proxy-authorization", "proxy-connection", "connection", "keep-alive"})
 
@@ -34,61 +35,25 @@ class Seen:
     proxy_authorization: str | None
 
 
-class ConnectProxy:
+class ConnectProxy(LoopbackStreams):
     """``async with ConnectProxy() as proxy:``; point a client at ``proxy.url``."""
 
     def __init__(self, auth: tuple[str, str] | None = None) -> None:
+        super().__init__()
         self.seen: list[Seen] = []
         self._expected = (
             None if auth is None else "Basic " + base64.b64encode(":".join(auth).encode()).decode()
         )
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-        self.port = 0
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.base_url
 
     def methods(self) -> list[str]:
         return [seen.method for seen in self.seen]
 
-    async def __aenter__(self) -> ConnectProxy:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        assert self._server is not None
-        self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._server.wait_closed()
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        try:
-            head = await reader.readuntil(b"\r\n\r\n")
-            await self._serve(head, reader, writer)
-        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
-            pass
-        finally:
-            self._tasks.discard(task)
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
-
-    async def _serve(
-        self, head: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
         request_line, *header_lines = head.decode("latin-1").split("\r\n")[:-2]
         method, target, version = request_line.split(" ")
         headers = [tuple(part.strip() for part in line.split(":", 1)) for line in header_lines]

@@ -8,9 +8,10 @@ so as not to collide with other plugins' or users' fixtures).
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
@@ -73,18 +74,42 @@ def client(voice_client: Any) -> Any:
 
 
 class FakeSleep:
-    """Records requested delays instead of waiting them."""
+    """A ``Runtime.sleep`` that records each requested delay and waits none of it.
+
+    It still yields to the event loop once, as a real sleep does, so a retry
+    loop running against a real server cannot starve that server's tasks.
+    """
 
     def __init__(self) -> None:
         self.delays: list[float] = []
 
     async def __call__(self, delay: float) -> None:
         self.delays.append(delay)
+        await asyncio.sleep(0)
 
 
 @pytest.fixture
 def fake_sleep() -> FakeSleep:
     return FakeSleep()
+
+
+@pytest.fixture
+async def client_factory() -> AsyncIterator[Callable[..., AsyncVoiceClient]]:
+    """``client_factory(**options)``: an :class:`AsyncVoiceClient`, closed when the test ends.
+
+    For tests that build several clients (one per server or runtime): each is
+    closed at teardown even when an assertion failed midway, so no test leaks
+    a connection pool into the next one's unclosed-resource warnings.
+    """
+    clients: list[AsyncVoiceClient] = []
+
+    def make(**options: Any) -> AsyncVoiceClient:
+        clients.append(AsyncVoiceClient(**options))
+        return clients[-1]
+
+    yield make
+    for client in clients:
+        await client.aclose()
 
 
 @pytest.fixture

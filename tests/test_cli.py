@@ -13,7 +13,16 @@ import pytest
 
 from voice_async.testing import Emulator
 
-from ._cli import CLI, assert_one_error_line, cli, env_for, run_cli
+from ._cli import (
+    CALL_JSON,
+    assert_one_error_line,
+    cli,
+    env_for,
+    export_until,
+    interrupt,
+    run_cli,
+    start_cli,
+)
 
 
 @pytest.fixture
@@ -57,17 +66,7 @@ async def test_demo_prints_each_utterance_once() -> None:
 
 
 async def test_call_list_get(emu: Emulator) -> None:
-    code, out, _ = await cli(
-        emu,
-        "call",
-        "--to",
-        "+15555555678",
-        "--from",
-        "+15555551234",
-        "--agent-key",
-        "support_primary",
-        "--json",
-    )
+    code, out, _ = await cli(emu, *CALL_JSON, "--agent-key", "support_primary")
     assert code == 0
     placed = json.loads(out)
     assert emu.stats.calls_placed == 1
@@ -163,25 +162,9 @@ async def test_export_resumes_after_a_crash(emu: Emulator, tmp_path: Path) -> No
     out_file = tmp_path / "sessions.jsonl"
     progress = tmp_path / "sessions.jsonl.progress.json"
     emu.faults.latency(0.1, route="list_sessions")
-    proc = await asyncio.create_subprocess_exec(
-        *CLI,
-        "sessions",
-        "export",
-        "--out",
-        str(out_file),
-        "--page-size",
-        "10",
-        "--concurrency",
-        "1",
-        "--no-progress",
-        env=env_for(emu),
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
+    proc = await export_until(
+        emu, out_file, page_size=10, rows=30, output=asyncio.subprocess.DEVNULL
     )
-    for _ in range(200):  # wait until a few pages are durably written
-        if progress.exists() and json.loads(progress.read_text())["rows"] >= 30:
-            break
-        await asyncio.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     await proc.wait()
     emu.faults.clear()
@@ -202,16 +185,7 @@ async def test_export_resumes_after_a_crash(emu: Emulator, tmp_path: Path) -> No
 
 async def start_emulator(*flags: str) -> tuple[asyncio.subprocess.Process, list[str]]:
     """``stateset-voice emulator`` in the background, and its banner's lines."""
-    proc = await asyncio.create_subprocess_exec(
-        *CLI,
-        "emulator",
-        "--port",
-        "0",
-        *flags,
-        env=env_for(None),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    proc = await start_cli(None, "emulator", "--port", "0", *flags)
     assert proc.stdout is not None
     banner: list[str] = []
     while not banner or "Ctrl-C" not in banner[-1]:
@@ -220,9 +194,8 @@ async def start_emulator(*flags: str) -> tuple[asyncio.subprocess.Process, list[
 
 
 async def stop(proc: asyncio.subprocess.Process) -> None:
-    proc.send_signal(signal.SIGINT)
-    await asyncio.wait_for(proc.communicate(), 10)
-    assert proc.returncode == 0
+    code, _, _ = await interrupt(proc, timeout=10)
+    assert code == 0
 
 
 async def test_emulator_banner_is_pasteable_and_a_demo_call_takes_seconds() -> None:

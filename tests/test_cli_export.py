@@ -3,12 +3,10 @@ and never a file that is silently wrong (padded, overwritten, or a spreadsheet b
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import json
 import os
 import re
-import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -17,7 +15,7 @@ import pytest
 
 from voice_async.testing import Emulator
 
-from ._cli import CLI, assert_one_error_line, cli, env_for, run_cli
+from ._cli import assert_one_error_line, cli, env_for, export_until, interrupt, run_cli
 
 
 @pytest.fixture
@@ -197,31 +195,10 @@ async def test_jsonl_is_strict_json(emu: Emulator, tmp_path: Path) -> None:
 
 async def test_ctrl_c_says_how_to_resume(emu: Emulator, tmp_path: Path) -> None:
     out = tmp_path / "s.jsonl"
-    progress = tmp_path / "s.jsonl.progress.json"
     emu.faults.latency(0.2, route="list_sessions")
-    proc = await asyncio.create_subprocess_exec(
-        *CLI,
-        "sessions",
-        "export",
-        "--out",
-        str(out),
-        "--page-size",
-        "5",
-        "--concurrency",
-        "1",
-        "--no-progress",
-        env=env_for(emu),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    for _ in range(500):
-        if progress.exists() and json.loads(progress.read_text())["rows"] >= 10:
-            break
-        await asyncio.sleep(0.02)
-    proc.send_signal(signal.SIGINT)
-    _, err_bytes = await asyncio.wait_for(proc.communicate(), 30)
-    err = err_bytes.decode()
-    assert proc.returncode == 130
+    proc = await export_until(emu, out, page_size=5, rows=10)
+    code, _, err = await interrupt(proc)
+    assert code == 130
     assert err.count("\n") == 1 and "Traceback" not in err
     assert err.startswith("interrupted;") and "rerun the same command to resume" in err
     emu.faults.clear()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -21,7 +20,7 @@ import pytest
 from voice_async.cli import _output
 from voice_async.testing import Emulator
 
-from ._cli import CLI, assert_one_error_line, cli, env_for, run_cli
+from ._cli import CALL_JSON, CLI, assert_one_error_line, cli, env_for, interrupt, run_cli, start_cli
 from .reliability._servers import RawServer, Reply, ScriptedServer
 
 NASTY = "\x1b]0;pwned\x07\x1b[2J\x1b[31mred\x9b1m\u202eevil"
@@ -309,35 +308,15 @@ async def test_ctrl_c_on_watch_prints_the_after_seq() -> None:
     # A call lasting several seconds: under load the CLI must still be watching
     # (not already finished) when the SIGINT arrives.
     async with Emulator(event_interval=1.0) as emu:
-        code, out, _ = await cli(
-            emu,
-            "call",
-            "--to",
-            "+15555555678",
-            "--from",
-            "+15555551234",
-            "--agent-key",
-            "a",
-            "--json",
-        )
+        code, out, _ = await cli(emu, *CALL_JSON, "--agent-key", "a")
         sid = json.loads(out)["session_id"]
-        proc = await asyncio.create_subprocess_exec(
-            *CLI,
-            "sessions",
-            "watch",
-            sid,
-            env=env_for(emu),
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        proc = await start_cli(emu, "sessions", "watch", sid)
         assert proc.stdout is not None
         seen = [await asyncio.wait_for(proc.stdout.readline(), 30) for _ in range(2)]
-        proc.send_signal(signal.SIGINT)
-        rest, err_bytes = await asyncio.wait_for(proc.communicate(), 30)
-        printed = [line for line in (b"".join(seen) + rest).decode().splitlines() if line]
+        code, rest, err = await interrupt(proc)
+        printed = [line for line in (b"".join(seen).decode() + rest).splitlines() if line]
         last = int(printed[-1].split()[0].lstrip("#"))
-        err = err_bytes.decode()
-        assert proc.returncode == 130 and "Traceback" not in err and err.count("\n") == 1
+        assert code == 130 and "Traceback" not in err and err.count("\n") == 1
         assert err.strip().endswith(f"stateset-voice sessions watch {sid} --after-seq {last}")
         code, out, _ = await cli(emu, "sessions", "watch", sid, "--after-seq", str(last), "--json")
         assert code == 0 and json.loads(out.splitlines()[0])["seq"] == last + 1

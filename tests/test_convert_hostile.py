@@ -16,6 +16,8 @@ from aiohttp import web
 
 from voice_async import APIResponseValidationError, AsyncVoiceClient, VoiceError
 
+from ._loopback import LoopbackApp
+
 API_KEY = "sk_test_hostile_0123456789"
 SESSION = (
     '{{"id": "vs_1", "status": "completed", "direction": "outbound", "to": "+15555555678", '
@@ -29,10 +31,11 @@ ENDED = (
 )
 
 
-class HostileServer:
+class HostileServer(LoopbackApp):
     """Answers every session route with ``number`` spliced into the JSON as sent."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.number = "NaN"
         self.requests = 0
 
@@ -64,31 +67,30 @@ class HostileServer:
         return app
 
 
-@pytest.fixture
-async def hostile() -> AsyncIterator[tuple[HostileServer, AsyncVoiceClient]]:
-    server = HostileServer()
-    runner = web.AppRunner(server.app(), access_log=None, shutdown_timeout=1.0)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    client = AsyncVoiceClient(api_key=API_KEY, base_url=f"http://127.0.0.1:{port}", max_retries=0)
-    try:
-        yield server, client
-    finally:
-        await client.aclose()
-        await runner.cleanup()
-
-
 NUMBERS = ["NaN", "Infinity", "-Infinity"]
 
 
-@pytest.mark.parametrize("number", NUMBERS)
+@pytest.fixture(params=NUMBERS)
+async def hostile(request: pytest.FixtureRequest) -> AsyncIterator[HostileServer]:
+    """The server, splicing each of :data:`NUMBERS` in turn."""
+    async with HostileServer() as server:
+        server.number = request.param
+        yield server
+
+
+@pytest.fixture
+async def hostile_client(hostile: HostileServer) -> AsyncIterator[AsyncVoiceClient]:
+    """A client of :func:`hostile` that does not retry."""
+    async with AsyncVoiceClient(
+        api_key=API_KEY, base_url=hostile.base_url, max_retries=0
+    ) as client:
+        yield client
+
+
 async def test_get_rejects_a_non_finite_duration(
-    hostile: tuple[HostileServer, AsyncVoiceClient], number: str
+    hostile: HostileServer, hostile_client: AsyncVoiceClient
 ) -> None:
-    server, client = hostile
-    server.number = number
+    server, client = hostile, hostile_client
     with pytest.raises(APIResponseValidationError, match="finite") as caught:
         await asyncio.wait_for(client.sessions.get("vs_1"), 10)
     assert "field 'duration_seconds': expected a finite number" in str(caught.value)
@@ -97,34 +99,28 @@ async def test_get_rejects_a_non_finite_duration(
     assert (await client.sessions.get("vs_1")).duration_seconds == 186.5
 
 
-@pytest.mark.parametrize("number", NUMBERS)
 async def test_list_and_iter_reject_a_page_holding_one(
-    hostile: tuple[HostileServer, AsyncVoiceClient], number: str
+    hostile_client: AsyncVoiceClient,
 ) -> None:
-    server, client = hostile
-    server.number = number
     with pytest.raises(APIResponseValidationError, match="finite") as caught:
-        await asyncio.wait_for(client.sessions.list(), 10)
+        await asyncio.wait_for(hostile_client.sessions.list(), 10)
     # The error names the item and the field, and quotes that item.
     assert "item 1: field 'duration_seconds'" in str(caught.value)
     assert (caught.value.body_excerpt or "").startswith("{'id': 'vs_1'")  # the item, not the page
     got = []
     with pytest.raises(APIResponseValidationError, match="finite"):
-        async with client.sessions.iter() as sessions:
+        async with hostile_client.sessions.iter() as sessions:
             async for session in sessions:
                 got.append(session)
     assert got == []  # the bad page is not half-delivered
 
 
-@pytest.mark.parametrize("number", NUMBERS)
 async def test_live_event_with_a_non_finite_number_is_a_typed_error(
-    hostile: tuple[HostileServer, AsyncVoiceClient], number: str
+    hostile_client: AsyncVoiceClient,
 ) -> None:
-    server, client = hostile
-    server.number = number
     delivered = []
     with pytest.raises(VoiceError, match="finite"):
-        async with client.sessions.events("vs_1") as stream:
+        async with hostile_client.sessions.events("vs_1") as stream:
             async for event in stream:
                 delivered.append(event)
     assert delivered == []

@@ -13,7 +13,7 @@ import inspect
 import json
 import logging
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -54,6 +54,7 @@ from voice_async._events_core import (
 from voice_async._models import SessionEndedData, SessionStartedData, TranscriptData
 from voice_async._retry import RetryPolicy
 
+from ._loopback import HOST, Loopback
 from .conftest import API_KEY, FakeSleep
 
 Options = EventStreamOptions
@@ -108,7 +109,7 @@ def sends(*frames: str, close: int = 1000) -> Script:
     return script
 
 
-class ScriptedServer:
+class ScriptedServer(Loopback):
     """A websockets server on 127.0.0.1 whose n-th connection runs ``scripts[n]``.
 
     The last script repeats.  ``statuses`` answers the first handshakes with
@@ -133,7 +134,7 @@ class ScriptedServer:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{HOST}:{self.port}"
 
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         self.requests.append(request)
@@ -163,10 +164,10 @@ class ScriptedServer:
             self.connection_closed.set()
             self._handlers.discard(task)
 
-    async def start(self) -> ScriptedServer:
+    async def start(self) -> None:
         self._server = await serve(
             self._handler,
-            "127.0.0.1",
+            HOST,
             self.port,
             process_request=self._process_request,
             ping_interval=None,
@@ -174,7 +175,6 @@ class ScriptedServer:
             compression=None,
         )
         self.port = next(iter(self._server.sockets)).getsockname()[1]
-        return self
 
     async def stop(self) -> None:
         server, self._server = self._server, None
@@ -186,27 +186,18 @@ class ScriptedServer:
             server.close(close_connections=False)
             await server.wait_closed()
 
-    async def __aenter__(self) -> ScriptedServer:
-        return await self.start()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
-
 
 @pytest.fixture
-async def ws_client(fake_sleep: FakeSleep) -> AsyncIterator[Callable[[ScriptedServer], Any]]:
+def ws_client(
+    fake_sleep: FakeSleep, client_factory: Callable[..., AsyncVoiceClient]
+) -> Callable[[ScriptedServer], AsyncVoiceClient]:
     """Clients for scripted servers, with recorded (not waited) backoff sleeps."""
-    clients: list[AsyncVoiceClient] = []
 
     def make(server: ScriptedServer) -> AsyncVoiceClient:
         runtime = Runtime(sleep=fake_sleep, random=random.Random(7))
-        client = AsyncVoiceClient(api_key=API_KEY, base_url=server.base_url, runtime=runtime)
-        clients.append(client)
-        return client
+        return client_factory(api_key=API_KEY, base_url=server.base_url, runtime=runtime)
 
-    yield make
-    for client in clients:
-        await client.aclose()
+    return make
 
 
 async def collect(stream: EventStream) -> list[SessionEvent]:

@@ -45,6 +45,8 @@ from voice_async._pagination_core import (
 )
 from voice_async.testing import Emulator
 
+from ._models import completed_session
+
 N = 537  # not a multiple of any page size used here
 FAST_RETRIES = RetryPolicy(max_retries=2, initial_backoff=0.001, max_backoff=0.002)
 
@@ -500,15 +502,7 @@ def _sessions(first: int, n: int) -> tuple[VoiceSession, ...]:
     """``n`` sessions, newest first, numbered from ``first`` (higher = older)."""
     at = datetime(2026, 11, 25, tzinfo=timezone.utc)
     return tuple(
-        VoiceSession(
-            id=f"vs_{10**6 - i:07d}",
-            status="completed",
-            direction="outbound",
-            to="+15555555678",
-            from_="+15555551234",
-            agent_key="support_primary",
-            created_at=at - timedelta(seconds=i),
-        )
+        completed_session(f"vs_{10**6 - i:07d}", at - timedelta(seconds=i))
         for i in range(first, first + n)
     )
 

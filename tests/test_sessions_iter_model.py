@@ -22,19 +22,13 @@ from voice_async._convert import parse_datetime, unstructure
 from voice_async._pagination import Checkpoint, SessionIterator
 from voice_async.resources.sessions import SessionFilters
 
+from ._models import completed_session
+
 EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
 def _session(number: int, created_at: datetime) -> VoiceSession:
-    return VoiceSession(
-        id=f"vs_{number:08d}",
-        status="completed",
-        direction="outbound",
-        to="+15555555678",
-        from_="+15555551234",
-        agent_key="support_primary",
-        created_at=created_at,
-    )
+    return completed_session(f"vs_{number:08d}", created_at)
 
 
 class ModelServer:

@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
-from types import TracebackType
 from typing import Any
 
 from aiohttp import web
+
+from .._loopback import LoopbackApp
 
 #: ``decide(number, body) -> (status, error_type, headers)``; ``number`` counts from 1.
 Decide = Callable[[int, dict[str, Any]], tuple[int, str | None, dict[str, str]]]
@@ -23,15 +24,19 @@ def always_201(number: int, body: dict[str, Any]) -> tuple[int, str | None, dict
     return 201, None, {}
 
 
-class MakeCallServer:
+class MakeCallServer(LoopbackApp):
     def __init__(self, decide: Decide = always_201, *, latency: float = 0.0) -> None:
+        super().__init__()
         self.decide, self.latency = decide, latency
         self.requests = 0
         self.in_flight = 0
         self.max_in_flight = 0
         self.placed: dict[str, str] = {}  # idempotency key -> session id
-        self.base_url = ""
-        self._runner: web.AppRunner | None = None
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/api/v1/make-call", self._make_call)
+        return app
 
     async def _make_call(self, request: web.Request) -> web.Response:
         self.requests += 1
@@ -59,21 +64,3 @@ class MakeCallServer:
             return web.json_response(call, status=201)
         finally:
             self.in_flight -= 1
-
-    async def __aenter__(self) -> MakeCallServer:
-        app = web.Application()
-        app.router.add_post("/api/v1/make-call", self._make_call)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        self.base_url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import signal
 from pathlib import Path
 
 from voice_async.testing import Emulator
 
-from ..test_cli import CLI, cli, env_for
+from .._cli import cli, interrupt, start_cli
 from .conftest import journal_entries, wait_until
 
 FLAGS = ("--agent-key", "support_primary", "--from", "+15555550100")
@@ -27,18 +25,9 @@ def _csv(path: Path, n: int, *, bad_line: int | None = None) -> Path:
 async def test_csv_run_records_a_bad_number_and_goes_on(tmp_path: Path) -> None:
     rows = _csv(tmp_path / "rows.csv", 12, bad_line=4)
     journal = tmp_path / "run.jsonl"
+    run = ("campaign", "run", str(rows), "--campaign-id", "c1", *FLAGS, "--journal", str(journal))
     async with Emulator() as emu:
-        code, out, err = await cli(
-            emu,
-            "campaign",
-            "run",
-            str(rows),
-            "--campaign-id",
-            "c1",
-            *FLAGS,
-            "--journal",
-            str(journal),
-        )
+        code, out, err = await cli(emu, *run)
         assert code == 1, err  # a row failed
         assert "line 4: to: must be an E.164 number" in err
         assert "11 placed, 1 failed (InvalidRequestError 1)" in out
@@ -47,18 +36,7 @@ async def test_csv_run_records_a_bad_number_and_goes_on(tmp_path: Path) -> None:
         assert entries["r2"]["outcome"] == "failed" and entries["r2"]["attempts"] == 0
         placed = emu.session(entries["r0"]["session_id"])
         assert placed is not None and placed["metadata"] == {"order": "A-0"}
-        code, out, _ = await cli(
-            emu,
-            "campaign",
-            "run",
-            str(rows),
-            "--campaign-id",
-            "c1",
-            *FLAGS,
-            "--journal",
-            str(journal),
-            "--no-progress",
-        )
+        code, out, _ = await cli(emu, *run, "--no-progress")  # the same run again
         assert code == 0 and "12 skipped" in out and emu.stats.calls_placed == 11
         code, out, _ = await cli(emu, "campaign", "status", str(journal), "--json")
     status = json.loads(out)
@@ -118,21 +96,11 @@ async def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path: Path) -> No
         "--no-progress",
     )
     async with Emulator() as emu:
-        proc = await asyncio.create_subprocess_exec(
-            *CLI,
-            *args,
-            env=env_for(emu),
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        proc = await start_cli(emu, *args)
         await wait_until(lambda: emu.stats.calls_placed >= 20)
-        proc.send_signal(signal.SIGINT)
-        _, err = await asyncio.wait_for(proc.communicate(), 60)
-        assert proc.returncode == 130, err
-        assert (
-            "interrupted:" in err.decode()
-            and "Resume with: stateset-voice campaign run" in err.decode()
-        )
+        code, _, err = await interrupt(proc, timeout=60)
+        assert code == 130, err
+        assert "interrupted:" in err and "Resume with: stateset-voice campaign run" in err
         done = len(journal_entries(journal))
         assert 20 <= done < 200
         code, out, _ = await cli(emu, *args[:-3])  # resume (at full speed)

@@ -5,7 +5,9 @@ incoming-call webhook cannot grow memory without bound."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -138,70 +140,68 @@ async def _closed_by_server(reader: asyncio.StreamReader, within: float) -> byte
         return b""
 
 
-async def test_a_connection_that_sends_nothing_is_closed() -> None:
-    async with Emulator(read_timeout=0.3) as emu:
+Connection = tuple[Emulator, asyncio.StreamReader, asyncio.StreamWriter]
+
+
+@contextlib.asynccontextmanager
+async def _raw_connection(**options: Any) -> AsyncIterator[Connection]:
+    """An emulator with ``options`` (its deadlines) and one raw TCP connection to it.
+
+    The client side is closed on exit whatever the test did, so a failed
+    assertion does not leave a socket for the emulator's shutdown to wait on.
+    """
+    async with Emulator(**options) as emu:
         reader, writer = await asyncio.open_connection("127.0.0.1", emu.port)
         try:
-            assert await _closed_by_server(reader, 10) == b""
+            yield emu, reader, writer
         finally:
             writer.close()
+
+
+async def test_a_connection_that_sends_nothing_is_closed() -> None:
+    async with _raw_connection(read_timeout=0.3) as (_, reader, _):
+        assert await _closed_by_server(reader, 10) == b""
 
 
 async def test_a_head_sent_one_byte_at_a_time_is_cut_off() -> None:
-    async with Emulator(read_timeout=0.3) as emu:
-        reader, writer = await asyncio.open_connection("127.0.0.1", emu.port)
-        endless = b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + b"X-Slow: " + b"a" * 10_000
-        sent = 0
-        try:
-            closed = asyncio.ensure_future(_closed_by_server(reader, 15))
-            while not closed.done() and sent < len(endless):
-                writer.write(endless[sent:sent + 1])
-                sent += 1
-                await asyncio.sleep(0.01)
-            assert await closed == b""  # no answer at all, just closed
-        finally:
-            writer.close()
-        assert sent < len(endless)  # the server gave up first
+    endless = b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + b"X-Slow: " + b"a" * 10_000
+    sent = 0
+    async with _raw_connection(read_timeout=0.3) as (_, reader, writer):
+        closed = asyncio.ensure_future(_closed_by_server(reader, 15))
+        while not closed.done() and sent < len(endless):
+            writer.write(endless[sent:sent + 1])
+            sent += 1
+            await asyncio.sleep(0.01)
+        assert await closed == b""  # no answer at all, just closed
+    assert sent < len(endless)  # the server gave up first
 
 
 async def test_a_body_sent_too_slowly_gets_408() -> None:
-    async with Emulator(read_timeout=0.3) as emu:
-        reader, writer = await asyncio.open_connection("127.0.0.1", emu.port)
+    async with _raw_connection(read_timeout=0.3) as (emu, reader, writer):
         head = http_request("POST", "/api/v1/make-call",
                             _tenant(emu) + "Content-Type: application/json\r\n", b"")
         head = head.replace(b"Content-Length: 0", b"Content-Length: 100")
-        try:
-            writer.write(head + b'{"to": ')  # and nothing more
-            status, headers, body = await read_response(reader)
-            assert await _closed_by_server(reader, 10) == b""  # not kept for the rest
-        finally:
-            writer.close()
+        writer.write(head + b'{"to": ')  # and nothing more
+        status, headers, body = await read_response(reader)
+        assert await _closed_by_server(reader, 10) == b""  # not kept for the rest
         assert status == 408
         assert contract_error(status, headers, body)["type"] == "invalid_request"
         assert emu.stats.calls_placed == 0
 
 
 async def test_an_idle_kept_alive_connection_is_closed() -> None:
-    async with Emulator(idle_timeout=0.3) as emu:
-        reader, writer = await asyncio.open_connection("127.0.0.1", emu.port)
-        try:
-            writer.write(http_request("GET", "/healthz", close=False))
-            assert (await read_response(reader))[0] == 200
-            assert await _closed_by_server(reader, 10) == b""
-        finally:
-            writer.close()
+    async with _raw_connection(idle_timeout=0.3) as (_, reader, writer):
+        writer.write(http_request("GET", "/healthz", close=False))
+        assert (await read_response(reader))[0] == 200
+        assert await _closed_by_server(reader, 10) == b""
 
 
 async def test_a_fast_client_is_not_affected_by_the_head_deadline() -> None:
-    async with Emulator(read_timeout=0.3) as emu:
-        reader, writer = await asyncio.open_connection("127.0.0.1", emu.port)
-        try:
-            for _ in range(3):  # several requests on one connection, slower in total
-                writer.write(http_request("GET", "/healthz", close=False))
-                assert (await read_response(reader))[0] == 200
-                await asyncio.sleep(0.15)
-        finally:
-            writer.close()
+    async with _raw_connection(read_timeout=0.3) as (_, reader, writer):
+        for _ in range(3):  # several requests on one connection, slower in total
+            writer.write(http_request("GET", "/healthz", close=False))
+            assert (await read_response(reader))[0] == 200
+            await asyncio.sleep(0.15)
 
 
 # -- the unauthenticated webhook ----------------------------------------------

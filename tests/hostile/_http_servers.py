@@ -16,18 +16,19 @@ import json
 import resource
 import zlib
 from collections.abc import Awaitable, Callable, Mapping
-from types import TracebackType
 from typing import Any
 
 from aiohttp import web
 from multidict import CIMultiDict
+
+from .._loopback import LoopbackApp
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 CHUNK = b"x" * 65_536
 HUNG_UP = web.AppKey("hung_up", asyncio.Event)
 
 
-class HostileServer:
+class HostileServer(LoopbackApp):
     """An aiohttp server on ``127.0.0.1`` that answers every request with ``handler``.
 
     ``requests`` counts requests (so a test can prove a call was not
@@ -35,34 +36,21 @@ class HostileServer:
     ``hung_up`` is set when a client dropped a connection mid-answer.
     """
 
+    shutdown_timeout = 0.5
+
     def __init__(self) -> None:
+        super().__init__()
         self.handler: Handler = json_reply({})
         self.requests = 0
         #: Every request's headers, repeated names kept.
         self.request_headers: list[CIMultiDict[str]] = []
         self.hung_up = asyncio.Event()
-        self._runner: web.AppRunner | None = None
-        self.base_url = ""
 
-    async def __aenter__(self) -> HostileServer:
+    def app(self) -> web.Application:
         app = web.Application(client_max_size=1024**2)
         app[HUNG_UP] = self.hung_up
         app.router.add_route("*", "/{tail:.*}", self._dispatch)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.base_url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        return app
 
     @property
     def open_connections(self) -> int:

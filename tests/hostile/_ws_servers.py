@@ -14,12 +14,13 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta, timezone
-from types import TracebackType
 from typing import Any
 
 from aiohttp import web
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
+
+from .._loopback import HOST, Loopback, LoopbackApp
 
 API_KEY = "sk_test_hostile_0123456789abcdef"
 SESSION_ID = "vs_hostile"
@@ -45,15 +46,21 @@ PageHandler = Callable[[int, int], Any]
 """``(offset, limit) -> JSON payload`` of one list request."""
 
 
-class PageServer:
+class PageServer(LoopbackApp):
     """``GET /api/v1/voice-sessions`` answered by ``handler(offset, limit)``."""
 
+    shutdown_timeout = 0.5
+
     def __init__(self, handler: PageHandler) -> None:
+        super().__init__()
         self.handler = handler
         self.delay = 0.0  # seconds before each answer: a slow server
         self.requests: list[tuple[int, int]] = []
-        self.base_url = ""
-        self._runner: web.AppRunner | None = None
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/api/v1/voice-sessions", self._list)
+        return app
 
     async def _list(self, request: web.Request) -> web.Response:
         offset, limit = int(request.query["offset"]), int(request.query["limit"])
@@ -61,25 +68,6 @@ class PageServer:
         if self.delay:
             await asyncio.sleep(self.delay)
         return web.json_response(self.handler(offset, limit))
-
-    async def __aenter__(self) -> PageServer:
-        app = web.Application()
-        app.router.add_get("/api/v1/voice-sessions", self._list)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.base_url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
 
 
 def event(seq: int, type_: str = "transcript.partial", sid: str = SESSION_ID) -> str:
@@ -94,7 +82,7 @@ Script = Callable[[ServerConnection, int], Awaitable[None]]
 """``(connection, after_seq)``: what the server does on one connection."""
 
 
-class EventServer:
+class EventServer(Loopback):
     """A websockets server on 127.0.0.1 running ``script`` on every connection.
 
     ``refuse`` answers every handshake with that HTTP response instead.
@@ -120,20 +108,13 @@ class EventServer:
         self.after_seqs.append(after)
         await self.script(ws, after)
 
-    async def __aenter__(self) -> EventServer:
-        self._server = await serve(
-            self._handle, "127.0.0.1", 0, process_request=self._process_request
-        )
+    async def start(self) -> None:
+        self._server = await serve(self._handle, HOST, 0, process_request=self._process_request)
         port = next(iter(self._server.sockets)).getsockname()[1]
-        self.base_url = f"http://127.0.0.1:{port}"
-        return self
+        self.base_url = f"http://{HOST}:{port}"
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
+    async def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+            await server.wait_closed()

@@ -7,14 +7,14 @@ bound (generous: the machine is shared) and a *memory* bound.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
 import pytest
 
-from voice_async import AsyncVoiceClient, RetryPolicy, Runtime, Timeout, VoiceError
+from voice_async import AsyncVoiceClient, RetryPolicy, Runtime, Timeout
 
+from .._outcome import outcome_within
 from ._http_servers import HostileServer
 
 API_KEY = "sk_live_hostile_0123456789abcdef"
@@ -56,13 +56,8 @@ def hostile_client(server: HostileServer | str, **kwargs: Any) -> AsyncVoiceClie
 
 
 async def outcome(awaitable: Awaitable[Any]) -> Any:
-    """The result or the SDK's error, within :data:`TIME_LIMIT`; anything else escapes."""
-    try:
-        return await asyncio.wait_for(awaitable, TIME_LIMIT)
-    except asyncio.TimeoutError:
-        pytest.fail(f"the SDK call hung for {TIME_LIMIT} s")
-    except VoiceError as exc:
-        return exc
+    """:func:`outcome_within` the suite's :data:`TIME_LIMIT`: the result or the SDK's error."""
+    return await outcome_within(awaitable, TIME_LIMIT)
 
 
 @pytest.fixture

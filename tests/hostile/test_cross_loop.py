@@ -38,11 +38,27 @@ async def _use(client: AsyncVoiceClient) -> None:
     assert isinstance(await client.admin.get_runtime_config("tn_1"), RuntimeConfig)
 
 
+def _client_of(hostile: HostileServer) -> AsyncVoiceClient:
+    """A client of ``hostile``, which answers the runtime config :func:`_use` asks for.
+
+    Not a fixture: closing it (on the right loop or the wrong one) and, once,
+    dropping the last reference to it are what the tests check.
+    """
+    hostile.handler = json_reply(CONFIG)
+    return hostile_client(hostile)
+
+
+async def _used_on(owner: asyncio.AbstractEventLoop, hostile: HostileServer) -> AsyncVoiceClient:
+    """A :func:`_client_of` ``hostile`` whose pool ``owner`` opened; ``owner`` now idles."""
+    client = _client_of(hostile)
+    await asyncio.to_thread(owner.run_until_complete, _use(client))
+    return client
+
+
 async def test_close_while_the_owner_loop_runs_in_another_thread(
     hostile: HostileServer, owner: asyncio.AbstractEventLoop
 ) -> None:
-    hostile.handler = json_reply(CONFIG)
-    client = hostile_client(hostile)
+    client = _client_of(hostile)
     thread = threading.Thread(target=owner.run_forever)
     thread.start()
     try:
@@ -59,9 +75,7 @@ async def test_close_while_the_owner_loop_runs_in_another_thread(
 async def test_close_while_the_owner_loop_is_idle(
     hostile: HostileServer, owner: asyncio.AbstractEventLoop
 ) -> None:
-    hostile.handler = json_reply(CONFIG)
-    client = hostile_client(hostile)
-    await asyncio.to_thread(owner.run_until_complete, _use(client))
+    client = await _used_on(owner, hostile)
     assert hostile.open_connections == 1
     await asyncio.wait_for(client.aclose(), 10)
     assert await hostile.wait_connections(0), "aclose() returned with a socket open"
@@ -72,9 +86,7 @@ async def test_close_after_the_owner_loop_is_gone_raises(
     hostile: HostileServer, owner: asyncio.AbstractEventLoop
 ) -> None:
     """Nothing can release a closed loop's sockets: say so, every time, in a typed error."""
-    hostile.handler = json_reply(CONFIG)
-    client = hostile_client(hostile)
-    await asyncio.to_thread(owner.run_until_complete, _use(client))
+    client = await _used_on(owner, hostile)
     owner.close()
     for _ in range(2):
         with pytest.raises(ClientClosedError, match="loop that opened them is closed"):
@@ -88,8 +100,7 @@ async def test_close_after_the_owner_loop_is_gone_raises(
 
 
 async def test_same_loop_close_is_unchanged(hostile: HostileServer) -> None:
-    hostile.handler = json_reply(CONFIG)
-    client = hostile_client(hostile)
+    client = _client_of(hostile)
     await _use(client)
     await client.aclose()
     assert await hostile.wait_connections(0)

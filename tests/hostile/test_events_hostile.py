@@ -12,7 +12,7 @@ import itertools
 import logging
 import random
 import traceback
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -32,35 +32,21 @@ from voice_async import (
     StreamUnauthorizedError,
 )
 
+from ..conftest import FakeSleep
 from ._ws_servers import API_KEY, SESSION_ID, EventServer, event
 
 Options = EventStreamOptions
 TIME_BOUND = 10.0  # a ceiling against hangs on a loaded machine, not a measurement
 
 
-class Recorder:
-    """A ``Runtime.sleep`` that records each backoff and waits none of it."""
-
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, delay: float) -> None:
-        self.delays.append(delay)
-        await asyncio.sleep(0)
-
-
 @pytest.fixture
-async def make_client() -> AsyncIterator[Callable[..., AsyncVoiceClient]]:
-    clients: list[AsyncVoiceClient] = []
+def make_client(client_factory: Callable[..., AsyncVoiceClient]) -> Callable[..., AsyncVoiceClient]:
+    """Clients of an :class:`EventServer`, each with the ``runtime`` a test gives."""
 
     def make(server: EventServer, runtime: Runtime | None = None) -> AsyncVoiceClient:
-        client = AsyncVoiceClient(api_key=API_KEY, base_url=server.base_url, runtime=runtime)
-        clients.append(client)
-        return client
+        return client_factory(api_key=API_KEY, base_url=server.base_url, runtime=runtime)
 
-    yield make
-    for client in clients:
-        await client.aclose()
+    return make
 
 
 async def collect(stream: Any, into: list[SessionEvent] | None = None) -> list[SessionEvent]:
@@ -109,7 +95,7 @@ async def test_close_1000_before_the_end_resumes(make_client: Any) -> None:
         await ws.close(1000)
 
     async with EventServer(script) as server:
-        recorder = Recorder()
+        recorder = FakeSleep()
         client = make_client(server, Runtime(sleep=recorder))
         stream = client.sessions.events(SESSION_ID)
         got = await collect(stream)
@@ -123,7 +109,7 @@ async def test_close_1000_forever_without_progress_hits_the_limit(make_client: A
         await ws.close(1000)
 
     async with EventServer(script) as server:
-        client = make_client(server, Runtime(sleep=Recorder()))
+        client = make_client(server, Runtime(sleep=FakeSleep()))
         with pytest.raises(EventStreamError) as info:
             await collect(client.sessions.events(SESSION_ID, options=Options(max_reconnects=3)))
     assert server.handshakes == 4 and "code 1000" in str(info.value)
@@ -142,7 +128,7 @@ def one_event_then_drop(last: int) -> Any:
 
 
 async def test_drop_after_every_event_follows_the_backoff_schedule(make_client: Any) -> None:
-    recorder = Recorder()
+    recorder = FakeSleep()
     async with EventServer(one_event_then_drop(30)) as server:
         client = make_client(server, Runtime(sleep=recorder, random=random.Random(5)))
         stream = client.sessions.events(SESSION_ID, options=Options(max_reconnects=2))
@@ -168,7 +154,7 @@ async def test_drop_after_every_event_is_not_hammered_in_real_time(make_client: 
 async def test_a_connection_that_stays_up_resets_the_backoff(make_client: Any) -> None:
     """Health is judged on the Runtime clock: here every connection lasts 100 s."""
     clock = itertools.count(0.0, 100.0)
-    recorder = Recorder()
+    recorder = FakeSleep()
     async with EventServer(one_event_then_drop(6)) as server:
         runtime = Runtime(sleep=recorder, monotonic=lambda: next(clock))
         stream = make_client(server, runtime).sessions.events(SESSION_ID)
@@ -199,7 +185,7 @@ async def test_key_echoed_in_a_close_reason_is_masked(
 
     caplog.set_level(logging.DEBUG, logger="voice_async")
     async with EventServer(script) as server:
-        client = make_client(server, Runtime(sleep=Recorder()))
+        client = make_client(server, Runtime(sleep=FakeSleep()))
         with pytest.raises(EventStreamError) as info:
             await collect(client.sessions.events(SESSION_ID, options=Options(max_reconnects=2)))
     if code == 4001:
@@ -238,7 +224,7 @@ async def test_unreadable_retry_after_on_a_refused_handshake(make_client: Any) -
         raise AssertionError("never upgraded")
 
     async with EventServer(script, refuse=refuse) as server:
-        client = make_client(server, Runtime(sleep=Recorder()))
+        client = make_client(server, Runtime(sleep=FakeSleep()))
         with pytest.raises(EventStreamError):
             await collect(client.sessions.events(SESSION_ID, options=Options(max_reconnects=2)))
     assert server.handshakes == 3
@@ -255,7 +241,7 @@ async def test_refused_after_progress_still_hits_the_limit(make_client: Any) -> 
 
     async with EventServer(one_then_refuse) as server:
         server_ref.append(server)
-        client = make_client(server, Runtime(sleep=Recorder()))
+        client = make_client(server, Runtime(sleep=FakeSleep()))
         got: list[SessionEvent] = []
         with pytest.raises(EventStreamError, match="giving up after 3"):
             await collect(
@@ -295,7 +281,7 @@ async def test_a_connection_that_carried_enough_resets_the_backoff(make_client: 
             await ws.send(event(seq, "session.ended" if seq == 600 else "transcript.partial"))
         ws.transport.close()
 
-    recorder = Recorder()
+    recorder = FakeSleep()
     async with EventServer(batch_then_drop) as server:
         stream = make_client(server, Runtime(sleep=recorder)).sessions.events(SESSION_ID)
         got = await collect(stream)
@@ -338,7 +324,7 @@ async def test_key_echoed_by_a_retryable_refusal_is_masked_in_the_final_error(
 
     caplog.set_level(logging.DEBUG, logger="voice_async")
     async with EventServer(script, refuse=refuse) as server:
-        client = make_client(server, Runtime(sleep=Recorder()))
+        client = make_client(server, Runtime(sleep=FakeSleep()))
         with pytest.raises(EventStreamError, match="giving up after 2") as info:
             await collect(client.sessions.events(SESSION_ID, options=Options(max_reconnects=2)))
     cause = info.value.__cause__

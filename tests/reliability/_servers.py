@@ -9,12 +9,12 @@ what they received, which is how the secret tests see the wire.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Mapping
-from types import TracebackType
 
 import attrs
 from aiohttp import web
+
+from .._loopback import LoopbackApp, LoopbackStreams
 
 
 @attrs.define
@@ -36,7 +36,7 @@ class Seen:
     headers: Mapping[str, str]
 
 
-class ScriptedServer:
+class ScriptedServer(LoopbackApp):
     """HTTP + WebSocket on ``127.0.0.1``: ``reply`` for HTTP, ``frames`` on ``.../events``.
 
     The events WebSocket sends ``frames`` (text or binary) and then closes
@@ -44,6 +44,7 @@ class ScriptedServer:
     """
 
     def __init__(self) -> None:
+        super().__init__()
         self.reply = Reply()
         self.frames: list[str | bytes] = []
         self.close_code = 1000
@@ -51,27 +52,11 @@ class ScriptedServer:
         #: ``307`` to that origin, same path and query (``ws://`` for handshakes).
         self.redirect_to: str | None = None
         self.seen: list[Seen] = []
-        self._runner: web.AppRunner | None = None
-        self.base_url = ""
 
-    async def __aenter__(self) -> ScriptedServer:
+    def app(self) -> web.Application:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.base_url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        return app
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         headers = {k.lower(): v for k, v in request.headers.items()}
@@ -104,7 +89,7 @@ class ScriptedServer:
         return ws
 
 
-class RawServer:
+class RawServer(LoopbackStreams):
     """A TCP server that reads one HTTP request and answers ``payload``, byte for byte.
 
     For responses no HTTP framework would produce: bad status lines, lying
@@ -112,45 +97,16 @@ class RawServer:
     """
 
     def __init__(self) -> None:
+        super().__init__()
         self.payload = b""
-        self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
-        self.base_url = ""
 
-    async def __aenter__(self) -> RawServer:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        port = self._server.sockets[0].getsockname()[1]
-        self.base_url = f"http://127.0.0.1:{port}"
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._server is not None:
-            self._server.close()
-            for writer in list(self._writers):
-                writer.close()
-            await self._server.wait_closed()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._writers.add(writer)
-        try:
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = _content_length(head)
-            if length:
-                await reader.readexactly(length)
-            writer.write(self.payload)
-            await writer.drain()
-        except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
-            pass
-        finally:
-            self._writers.discard(writer)
-            writer.close()
-            with contextlib.suppress(ConnectionError):
-                await writer.wait_closed()
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = _content_length(head)
+        if length:
+            await reader.readexactly(length)
+        writer.write(self.payload)
+        await writer.drain()
 
 
 def _content_length(head: bytes) -> int:

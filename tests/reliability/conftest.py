@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
 import pytest
 
-from voice_async import AsyncVoiceClient, RetryPolicy, Timeout, VoiceError
+from voice_async import AsyncVoiceClient, RetryPolicy, Timeout
 from voice_async.testing import Emulator
 
+from .._outcome import outcome_within
 from ._servers import RawServer, ScriptedServer
 
 CALL: dict[str, Any] = {
@@ -50,13 +50,8 @@ def client_for(emu: Emulator, **kwargs: Any) -> AsyncVoiceClient:
 
 
 async def outcome(awaitable: Awaitable[Any]) -> Any:
-    """The result or the SDK's error; a hang fails the test, any other error escapes."""
-    try:
-        return await asyncio.wait_for(awaitable, HANG_LIMIT)
-    except asyncio.TimeoutError:
-        pytest.fail(f"the SDK call hung for {HANG_LIMIT} s")
-    except VoiceError as exc:
-        return exc
+    """:func:`outcome_within` the suite's :data:`HANG_LIMIT`: the result or the SDK's error."""
+    return await outcome_within(awaitable, HANG_LIMIT)
 
 
 @pytest.fixture

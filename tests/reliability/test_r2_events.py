@@ -17,22 +17,12 @@ import pytest
 from voice_async import AsyncVoiceClient, EventType, Runtime, SessionEvent
 from voice_async.testing import WS_DROP_MODES, Emulator
 
+from ..conftest import FakeSleep
 from .conftest import client_for
 
 N_EVENTS = 3_000
 K = 97  # does not divide N: the last connection delivers a partial batch
 STREAMS = 4
-
-
-class RecordedSleep:
-    """Stands in for the transport's sleep: records backoffs, waits for none."""
-
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, delay: float) -> None:
-        self.delays.append(delay)
-        await asyncio.sleep(0)
 
 
 async def _consume(client: AsyncVoiceClient, session_id: str) -> tuple[list[SessionEvent], int]:
@@ -59,7 +49,7 @@ def _first_difference(seqs: list[int], n: int) -> str:
 async def test_every_event_once_in_order_through_drops(emu: Emulator, mode: str) -> None:
     emu.faults.ws_drop_every(K, mode)
     ids = [emu.add_event_session(N_EVENTS) for _ in range(STREAMS)]
-    sleep = RecordedSleep()
+    sleep = FakeSleep()
     async with client_for(emu, runtime=Runtime(sleep=sleep)) as client:
         results = await asyncio.gather(*(_consume(client, i) for i in ids))
     drops_per_stream = (N_EVENTS - 1) // K  # none after the final event
@@ -77,7 +67,7 @@ async def test_drop_after_every_single_event(emu: Emulator, mode: str) -> None:
     """K = 1: each connection delivers one event; nothing is lost or repeated."""
     emu.faults.ws_drop_every(1, mode)
     session_id = emu.add_event_session(300)
-    async with client_for(emu, runtime=Runtime(sleep=RecordedSleep())) as client:
+    async with client_for(emu, runtime=Runtime(sleep=FakeSleep())) as client:
         events, reconnects = await _consume(client, session_id)
     _assert_exactly_once(events, session_id, 300)
     assert reconnects == 299  # the drop after session.ended is not reconnected
@@ -88,7 +78,7 @@ async def test_resume_in_a_new_stream_from_last_seq(emu: Emulator) -> None:
     emu.faults.ws_drop_every(K, "abrupt")
     session_id = emu.add_event_session(N_EVENTS)
     seen: list[SessionEvent] = []
-    async with client_for(emu, runtime=Runtime(sleep=RecordedSleep())) as client:
+    async with client_for(emu, runtime=Runtime(sleep=FakeSleep())) as client:
         for stop_at in (1, 250, 251, 1_500, N_EVENTS + 1):
             after = seen[-1].seq if seen else 0
             async with client.sessions.events(session_id, after_seq=after) as stream:

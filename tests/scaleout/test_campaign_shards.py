@@ -21,7 +21,7 @@ from voice_async.contrib._redis_campaign import (
     run_shard,
     store_rows,
 )
-from voice_async.contrib.arq import JobError, enqueue_campaign
+from voice_async.contrib.arq import EnqueuedJobs, JobError, enqueue_campaign
 
 from ._procs import RedisServer, Workers
 
@@ -119,19 +119,25 @@ async def test_429s_from_the_tenant_limit_slow_every_worker_and_fail_no_row(
     assert emulator.limits.rejected["rate_limited"] > 0  # the limit was really hit
 
 
+async def campaign_under_way(arq_redis: ArqRedis, campaign_id: str) -> EnqueuedJobs:
+    """600 rows in 2 shards at 200/s, returned once 120 are placed: time to break something."""
+    jobs = await enqueue_campaign(
+        arq_redis, rows(600), campaign_id=campaign_id, shards=2, rate=200, concurrency=8
+    )
+
+    async def some_placed() -> bool:
+        return (await campaign_status(arq_redis, campaign_id)).placed >= 120
+
+    await wait_until(some_placed)
+    return jobs
+
+
 @pytest.mark.voice_emulator(rate_limit=1_000)
 async def test_worker_killed_mid_shard_arq_reruns_it_no_row_twice_none_lost(
     emulator: Any, arq_redis: ArqRedis, workers: Callable[..., Workers]
 ) -> None:
     first = workers(1)
-    jobs = await enqueue_campaign(
-        arq_redis, rows(600), campaign_id="killed", shards=2, rate=200, concurrency=8
-    )
-
-    async def some_placed() -> bool:
-        return (await campaign_status(arq_redis, "killed")).placed >= 120
-
-    await wait_until(some_placed)
+    jobs = await campaign_under_way(arq_redis, "killed")
     first.kill(first.procs[0])  # mid-shard: calls in flight, outcomes unrecorded
     placed_at_kill = emulator.stats.calls_placed
     assert placed_at_kill < 600
@@ -153,14 +159,7 @@ async def test_redis_restart_mid_campaign_resumes_without_losing_rows(
     workers: Callable[..., Workers],
 ) -> None:
     pool = workers(2)
-    jobs = await enqueue_campaign(
-        arq_redis, rows(600), campaign_id="restart", shards=2, rate=200, concurrency=8
-    )
-
-    async def some_placed() -> bool:
-        return (await campaign_status(arq_redis, "restart")).placed >= 120
-
-    await wait_until(some_placed)
+    jobs = await campaign_under_way(arq_redis, "restart")
     supervisor = asyncio.ensure_future(pool.supervise(2))
     try:
         await asyncio.to_thread(redis_server.restart)  # AOF: acknowledged writes survive
