@@ -14,7 +14,6 @@ import asyncio
 import json
 import logging
 import platform
-import time
 from collections.abc import Coroutine, Mapping
 from typing import Any, Literal, TypeVar, overload
 from urllib.parse import urlencode
@@ -25,20 +24,18 @@ from yarl import URL
 
 from . import _hooks
 from . import _validate as check
+from ._attempt import Attempt, client_timeout
 from ._config import UNSET, ClientConfig, Timeout, Unset
 from ._errors import (
-    APIConnectionError,
     APIError,
     APIStatusError,
-    APITimeoutError,
     ResponseTooLargeError,
 )
 from ._hooks import CallInfo, CallObserver, EventHooks
 from ._pool import Pool
 from ._proxy import proxy_for
 from ._raw import Operation, Result
-from ._redact import redact
-from ._response import ACCEPT_ENCODING, Expect, Response, decode, parse, read_body, status_error
+from ._response import ACCEPT_ENCODING, Expect, Response, parse, status_error
 from ._retry import RetryPolicy, is_retryable_status, retry_delay
 from ._runtime import Runtime
 from ._version import __version__
@@ -102,7 +99,7 @@ class Transport:
         # URL per path, the aiohttp timeout when no per-call value applies.
         self._auth_headers: dict[Auth, dict[str, str]] = {}
         self._urls: dict[str, URL] = {}
-        self._timeout = _client_timeout(config.timeout, None)
+        self._timeout = client_timeout(config.timeout, None)
 
     def with_options(
         self,
@@ -277,7 +274,7 @@ class Transport:
         )
         timeout = self.config.timeout if op.timeout is None else check.timeout(op.timeout)
         path = op.template if op.path_params is None else op.template.format_map(op.path_params)
-        attempt = _Attempt(self, method, path, op.params, data, all_headers, timeout, op.expect)
+        attempt = Attempt(self, method, path, op.params, data, all_headers, timeout, op.expect)
         if result is None:
             result = op.result
         if self.hooks is None and _hooks._tracer is None:
@@ -285,7 +282,7 @@ class Transport:
         return self._observed(op, attempt, retry_safe, result)
 
     async def _observed(
-        self, op: Operation[Any], attempt: _Attempt, retry_safe: bool, result: Result[T]
+        self, op: Operation[Any], attempt: Attempt, retry_safe: bool, result: Result[T]
     ) -> T:
         """:meth:`_with_retries` watched by the client's hooks and the installed tracer."""
         base = self.config.base_url
@@ -311,7 +308,7 @@ class Transport:
 
     async def _with_retries(
         self,
-        attempt: _Attempt,
+        attempt: Attempt,
         retry_safe: bool,
         result: Result[T],
         observer: CallObserver | None,
@@ -392,99 +389,3 @@ def _retryable(exc: APIError) -> bool:
     if isinstance(exc, APIStatusError):
         return is_retryable_status(exc.status, exc.error_type)
     return not isinstance(exc, ResponseTooLargeError)
-
-
-@attrs.define
-class _Attempt:
-    """Everything needed to send the same request again, identically."""
-
-    transport: Transport
-    method: str
-    path: str
-    params: Mapping[str, str | int] | None
-    data: bytes | None
-    headers: dict[str, str]
-    timeout: Timeout
-    expect: Expect
-
-    def _client_timeout(self, remaining: float | None) -> aiohttp.ClientTimeout:
-        if remaining is None and self.timeout is self.transport.config.timeout:
-            return self.transport._timeout  # frozen, so shared safely
-        return _client_timeout(self.timeout, remaining)
-
-    async def send(self, number: int, remaining: float | None) -> Response:
-        transport = self.transport
-        secrets = transport.secrets
-        session = transport.pool.session()
-        started = time.perf_counter()
-        where = f"{self.method} {self.path}"
-        try:
-            async with session.request(
-                self.method,
-                transport.url(self.path),
-                params=self.params,
-                data=self.data,
-                headers=self.headers,
-                timeout=self._client_timeout(remaining),
-                # The API never redirects, and aiohttp would forward x-admin-key
-                # to another origin (it strips only Authorization): a 3xx is an error.
-                allow_redirects=False,
-                # Bodies are inflated by read_body, bounded by max_response_bytes.
-                auto_decompress=False,
-            ) as resp:
-                status, headers = resp.status, resp.headers
-                request_id = headers.get("x-request-id")
-                if request_id is not None:
-                    request_id = redact(request_id, secrets)
-                try:
-                    body = await read_body(
-                        resp, transport.config.max_response_bytes, where, request_id
-                    )
-                except ResponseTooLargeError:
-                    _log(where, "too large", started, number, request_id)
-                    raise
-        except asyncio.TimeoutError:
-            _log(where, "timeout", started, number, None)
-            failure: APIConnectionError | None = APITimeoutError(
-                f"{where} timed out", method=self.method, path=self.path
-            )
-        except aiohttp.ClientError as exc:
-            _log(where, type(exc).__name__, started, number, None)
-            # aiohttp quotes what the server sent (a bad status line, a
-            # header): mask it like any other server-supplied text.
-            failure = APIConnectionError(
-                redact(f"{where} failed: {type(exc).__name__}: {exc}", secrets)[:1000],
-                method=self.method,
-                path=self.path,
-            )
-        else:
-            failure = None
-        if failure is not None:
-            # Raised outside the ``except``: the original would stay reachable
-            # as ``__context__``, with the server's text unmasked.
-            raise failure
-        _log(where, status, started, number, request_id)
-        if status >= 300:
-            raise status_error(status, headers, body, secrets)
-        data = decode(body, status, self.expect, where, request_id, secrets)
-        return Response(status, headers, body, data, request_id, number - 1)
-
-
-def _client_timeout(timeout: Timeout, remaining: float | None) -> aiohttp.ClientTimeout:
-    """One attempt's aiohttp timeout: ``timeout``, cut to what the deadline leaves."""
-    total = timeout.total
-    if remaining is not None:
-        total = max(0.001, remaining if total is None else min(total, remaining))
-    return aiohttp.ClientTimeout(total=total, connect=timeout.connect)
-
-
-def _log(where: str, outcome: object, started: float, number: int, request_id: str | None) -> None:
-    if logger.isEnabledFor(logging.DEBUG):
-        logger.debug(
-            "%s -> %s in %.1fms (attempt %d, request_id=%s)",
-            where,
-            outcome,
-            (time.perf_counter() - started) * 1000,
-            number,
-            request_id,
-        )
