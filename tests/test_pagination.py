@@ -550,6 +550,23 @@ def test_pin_bound() -> None:
     assert pin_bound(SessionPage((at_the_end,), 10, 0, 1, False), None) is None
 
 
+def test_cursor_seen_prefix_agrees_with_is_new() -> None:
+    """The per-page check the iterator relies on: only a leading run was yielded before."""
+    page = _sessions(0, 10)
+    assert Cursor().seen_prefix(page) == 0
+    for last in range(10):
+        cursor = Cursor()
+        cursor.remember(page[last])
+        seen = cursor.seen_prefix(page)
+        assert seen == last + 1
+        assert [cursor.is_new(s) for s in page] == [False] * seen + [True] * (10 - seen)
+    assert cursor.seen_prefix(()) == 0
+    # same created_at, ids decide: a session with a smaller id sorts after the cursor
+    twins = tuple(attrs.evolve(s, created_at=page[0].created_at) for s in page[:3])
+    cursor = Cursor(page[0].created_at, [twins[1].id])
+    assert cursor.seen_prefix(twins) == 2
+
+
 def test_progress_guard() -> None:
     def page(offset: int, first: int, n: int, total: int | None) -> SessionPage:
         return SessionPage(_sessions(first, n), 10, offset, total, True)

@@ -35,13 +35,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, Literal, Protocol, TypeVar
+from collections.abc import AsyncIterator, Awaitable
+from typing import Any, Literal, Protocol
 
 import attrs
 
 from . import _validate as check
-from ._aio import AsyncClosing
+from ._aio import AsyncClosing, drain
 from ._convert import RawPage, decode_page, split_page
 from ._errors import InvalidRequestError
 from ._models import SessionPage, VoiceSession
@@ -62,8 +62,6 @@ from ._paths import SessionFilters
 __all__ = ["Checkpoint", "PageFetcher", "SessionIterator", "SessionPageIterator"]
 
 logger = logging.getLogger("voice_async")
-
-T = TypeVar("T")
 
 
 class PageFetcher(Protocol):
@@ -92,27 +90,6 @@ def _decoded(raw: RawPage) -> SessionPage:
     page = decode_page(raw)
     check_order(page)
     return page
-
-
-async def _drain(
-    step: Callable[[], Awaitable[T]], stop: Callable[[], Awaitable[None]]
-) -> AsyncIterator[T]:
-    """``async for`` over ``step()`` until ``StopAsyncIteration``; ``stop()`` when left.
-
-    An async generator, so leaving the loop early (``break``, ``return``, an
-    exception in the body) is seen without ``__del__``: the event loop's
-    async-generator finalizer closes the abandoned generator soon after
-    (``loop.shutdown_asyncgens()`` at the latest), which runs ``finally``.
-    """
-    try:
-        while True:
-            try:
-                item = await step()
-            except StopAsyncIteration:
-                return
-            yield item
-    finally:
-        await stop()
 
 
 class SessionIterator(AsyncClosing):
@@ -217,7 +194,12 @@ class SessionIterator(AsyncClosing):
         Nothing else is lost: iterating again continues exactly where the loop
         stopped, re-requesting what was cancelled.
         """
-        return _drain(self.__anext__, self._cancel_flights)
+        self._claim("items")
+        return drain(self.__anext__, self._cancel_flights, self._ready)
+
+    def _ready(self) -> VoiceSession | None:
+        """A buffered session when nothing else is due: ``async for``'s fast path."""
+        return self._pop_new() if self._left is None and not self._closed else None
 
     async def __anext__(self) -> VoiceSession:
         self._claim("items")
@@ -273,16 +255,15 @@ class SessionIterator(AsyncClosing):
             raise RuntimeError("iterate a SessionIterator by items or by pages(), not both")
 
     def _pop_new(self) -> VoiceSession | None:
-        """Next buffered session not yielded before; advances offset and cursor."""
-        while self._buffer:
-            session = self._buffer.popleft()
-            self._offset += 1
-            if self._cursor.is_new(session):
-                self._cursor.remember(session)
-                self.yielded += 1
-                return session
-            self.duplicates_skipped += 1
-        return None
+        """Next buffered session (all are new: ``_fill`` skipped the others); advances
+        offset and cursor."""
+        if not self._buffer:
+            return None
+        session = self._buffer.popleft()
+        self._offset += 1
+        self._cursor.remember(session)
+        self.yielded += 1
+        return session
 
     # -- fetching ------------------------------------------------------------
 
@@ -299,7 +280,10 @@ class SessionIterator(AsyncClosing):
             await self.aclose()
             return False
         self._page_limit = page.limit
-        self._buffer.extend(page.data)
+        seen = self._cursor.seen_prefix(page.data)  # yielded before: skipped, counted
+        self._offset += seen
+        self.duplicates_skipped += seen
+        self._buffer.extend(page.data[seen:] if seen else page.data)
         return True
 
     async def _next_page(self) -> SessionPage | None:
@@ -441,7 +425,7 @@ class SessionPageIterator(AsyncClosing):
 
     def __aiter__(self) -> AsyncIterator[SessionPage]:
         """Like :meth:`SessionIterator.__aiter__`: leaving the loop early pauses it."""
-        return _drain(self.__anext__, self.sessions._cancel_flights)
+        return drain(self.__anext__, self.sessions._cancel_flights)
 
     async def __anext__(self) -> SessionPage:
         return await self.sessions._next_batch()

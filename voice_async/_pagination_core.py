@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import enum
 import itertools
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -162,6 +162,18 @@ class Cursor:
     def remember(self, session: VoiceSession) -> None:
         self.at = session.created_at
         self.id = session.id
+
+    def seen_prefix(self, sessions: Sequence[VoiceSession]) -> int:
+        """How many of an ordered page's leading sessions were yielded already.
+
+        Checked once per page rather than per session: the page is ordered
+        (``check_order``), so the first new session is followed by new ones
+        only, and the iterator can hand out the rest without a check each.
+        """
+        for index, session in enumerate(sessions):
+            if self.is_new(session):
+                return index
+        return len(sessions)
 
 
 def shown(value: object) -> str:
