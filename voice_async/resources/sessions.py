@@ -41,7 +41,7 @@ def _page_result(limit: int, offset: int) -> Result[SessionPage]:
         try:
             return structure_page(response.data, limit=limit, offset=offset)
         except APIResponseValidationError as exc:
-            error = masked_decode_error(response, exc, "SessionPage", secrets)
+            error = masked_decode_error(response, exc, "SessionPage", secrets, keep_excerpt=True)
         raise error  # outside the ``except``: the unmasked original is not its context
 
     return result
