@@ -95,6 +95,7 @@ if TYPE_CHECKING:
     from ._runtime import Runtime
     from .resources.admin import AdminWithRawResponse
     from .resources.calls import CallsWithRawResponse
+    from .resources.sessions import SessionsWithRawResponse
 
 #: Public name -> the private module that defines it (imported on first use).
 _EXPORTS: dict[str, str] = {
@@ -110,6 +111,7 @@ _EXPORTS: dict[str, str] = {
     "ClientWithRawResponse": "._client",
     "AdminWithRawResponse": ".resources.admin",
     "CallsWithRawResponse": ".resources.calls",
+    "SessionsWithRawResponse": ".resources.sessions",
     "Timeout": "._config",
     "APIConnectionError": "._errors",
     "APIError": "._errors",
@@ -244,6 +246,7 @@ __all__ = [
     "SessionStatus",
     "SessionStatusData",
     "SessionWatch",
+    "SessionsWithRawResponse",
     "StreamConnectInfo",
     "StreamGiveUpInfo",
     "StreamReconnectInfo",

@@ -24,12 +24,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
 from collections.abc import AsyncGenerator
 from types import TracebackType
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, SecurityError
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.version import version as websockets_version
 from yarl import URL
 
@@ -45,7 +44,15 @@ from ._errors import (
     SessionNotFoundError,
     StreamUnauthorizedError,
 )
-from ._events_conn import MaskingLogger, close_code, close_draining, describe, safe_cause
+from ._events_conn import (
+    MaskingLogger,
+    close_code,
+    close_draining,
+    describe,
+    handshake_timeout,
+    open_failure,
+    safe_cause,
+)
 from ._events_core import (
     Action,
     EventStreamOptions,
@@ -53,15 +60,13 @@ from ._events_core import (
     Verdict,
     close_action,
     decode_event,
-    handshake_action,
-    seconds,
 )
+from ._hooks import STREAM_URL_TEMPLATE, StreamConnectInfo, StreamGiveUpInfo, StreamReconnectInfo
 from ._models import EventType, SessionEvent
 from ._paths import session_path
 from ._proxy import proxy_for
 from ._redact import redact
-from ._retry import parse_retry_after
-from ._transport import Transport, status_error
+from ._transport import Transport
 
 __all__ = ["EventStream", "EventStreamOptions"]
 
@@ -76,19 +81,6 @@ _FINAL_ERRORS: dict[Action, type[EventStreamError]] = {
 _DELIVER, _DUPLICATE = Verdict.DELIVER, Verdict.DUPLICATE
 _ENDED = EventType.SESSION_ENDED
 _DEFAULT_OPTIONS = EventStreamOptions()
-
-
-def handshake_timeout(timeout: float | Timeout | None, default: Timeout) -> float | None:
-    """How long one handshake may take: the call's ``timeout``, else the client's.
-
-    As for HTTP, a :class:`Timeout`'s ``connect`` bounds getting connected; a
-    plain number bounds the handshake itself.
-    """
-    if timeout is None:
-        return default.connect
-    if isinstance(timeout, Timeout):
-        return check.timeout(timeout).connect
-    return seconds("timeout", timeout)
 
 
 class EventStream:
@@ -318,9 +310,14 @@ class EventStream:
                 self.connects += 1
                 self._seq_at_open = self._tracker.last_seq
                 self._reconnector.opened(self._transport.runtime.monotonic())
+                info = StreamConnectInfo(
+                    self._session_id, STREAM_URL_TEMPLATE, self.connects, self._seq_at_open
+                )
+                await self._transport.emit("stream_connect", info)
                 return ws
             # Outside the handler, for the same reason as in _events().
-            await self._backoff(failure, retry_after=self._check_open_failure(failure))
+            retry_after = open_failure(failure, self._session_id, self._transport.secrets)
+            await self._backoff(failure, retry_after=retry_after)
         return None
 
     async def _open(self) -> ClientConnection:
@@ -346,36 +343,6 @@ class EventStream:
             logger=MaskingLogger(transport.secrets),
         )
 
-    def _check_open_failure(self, exc: Exception) -> float | None:
-        """Raise if a failed handshake is final; else the server's ``Retry-After``."""
-        if isinstance(exc, InvalidStatus):
-            response = exc.response
-            action = handshake_action(response.status_code)
-            if action is Action.RECONNECT:
-                return parse_retry_after(response.headers)
-            body = bytes(response.body or b"")  # status_error masks what the server echoed
-            api_error = status_error(
-                response.status_code, response.headers, body, self._transport.secrets
-            )
-            message = f"events stream for {self._session_id}: handshake refused: {api_error}"
-            if action is Action.FAIL:
-                raise EventStreamError(message) from api_error
-            status_class = (
-                StreamUnauthorizedError if action is Action.UNAUTHORIZED else SessionNotFoundError
-            )
-            raise status_class(
-                message,
-                status=api_error.status,
-                request_id=api_error.request_id,
-                body_excerpt=api_error.body_excerpt,
-                headers=api_error.headers,
-            ) from api_error
-        if isinstance(exc, (SecurityError, ssl.SSLCertVerificationError)):
-            raise EventStreamError(
-                f"events stream for {self._session_id}: {self._describe(exc)}"
-            ) from self._safe_cause(exc)
-        return None
-
     async def _after_close(self, exc: ConnectionClosed) -> None:
         """The connection closed: end, fail, or back off before reconnecting."""
         self._ws = None
@@ -399,23 +366,34 @@ class EventStream:
             code=code,
             retry_after=retry_after,
         )
+        session_id, after_seq = self._session_id, self._tracker.last_seq
+        failures, described = reconnector.failures, self._describe(cause)
         if delay is None:
             self._finished = True
             waited = f" (server asked to wait {retry_after:.0f}s)" if retry_after else ""
-            raise EventStreamError(
-                f"events stream for {self._session_id}: giving up after "
-                f"{reconnector.failures} consecutive failed reconnects{waited}; "
-                f"last error: {self._describe(cause)}",
+            error = EventStreamError(
+                f"events stream for {session_id}: giving up after {failures} "
+                f"consecutive failed reconnects{waited}; last error: {described}",
                 close_code=code,
-            ) from self._safe_cause(cause)
+            )
+            error.__cause__ = self._safe_cause(cause)  # so the hook sees it too
+            info = StreamGiveUpInfo(session_id, STREAM_URL_TEMPLATE, failures, after_seq, error)
+            await self._transport.emit("stream_give_up", info)
+            raise error from error.__cause__
         logger.info(
             "events stream %s: %s; reconnecting in %.2fs (attempt %d of %d, after_seq=%d)",
-            self._session_id,
-            self._describe(cause),
+            session_id,
+            described,
             delay,
-            reconnector.failures,
+            failures,
             reconnector.policy.max_retries,
-            self._tracker.last_seq,
+            after_seq,
+        )
+        await self._transport.emit(
+            "stream_reconnect",
+            StreamReconnectInfo(
+                session_id, STREAM_URL_TEMPLATE, failures, after_seq, delay, code, described
+            ),
         )
         if delay > 0:
             await self._sleep(delay)

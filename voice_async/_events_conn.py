@@ -1,7 +1,8 @@
-"""Connection-level helpers of the live-events stream: closing, describing, masking.
+"""Connection-level helpers of the live-events stream: opening, closing, describing, masking.
 
 Kept apart from :mod:`._events` (the stream's reconnect loop) because none of
-it is about *events*: how to close a python-websockets connection without
+it is about *events*: how long a handshake may take and which refused
+handshake is final, how to close a python-websockets connection without
 stalling, which close code explains a failure, and how to keep a secret the
 server echoes (in a close reason, a handshake header or body, a DEBUG log
 line) out of every message, log record and traceback.
@@ -11,18 +12,32 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection
 from websockets.datastructures import Headers
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus, SecurityError
 from websockets.frames import Close
 from websockets.http11 import Response
 
-from ._events_core import ABNORMAL_CLOSURE
+from . import _validate as check
+from ._config import Timeout
+from ._errors import EventStreamError, SessionNotFoundError, StreamUnauthorizedError
+from ._events_core import ABNORMAL_CLOSURE, Action, handshake_action, seconds
 from ._redact import redact
+from ._response import status_error
+from ._retry import parse_retry_after
 
-__all__ = ["MaskingLogger", "close_code", "close_draining", "describe", "safe_cause"]
+__all__ = [
+    "MaskingLogger",
+    "close_code",
+    "close_draining",
+    "describe",
+    "handshake_timeout",
+    "open_failure",
+    "safe_cause",
+]
 
 #: Closes *we* send when the peer stops answering (keepalive timeout, 1011) are
 #: a dead connection; other codes we send (1009 message too big, 1002/1007
@@ -135,4 +150,50 @@ def safe_cause(exc: BaseException, secrets: tuple[str, ...]) -> BaseException | 
         headers = Headers((redact(k, secrets), redact(v, secrets)) for k, v in pairs)
         body = redact(bytes(response.body or b"").decode("utf-8", "replace"), secrets).encode()
         return InvalidStatus(Response(response.status_code, response.reason_phrase, headers, body))
+    return None
+
+
+def handshake_timeout(timeout: float | Timeout | None, default: Timeout) -> float | None:
+    """How long one handshake may take: the call's ``timeout``, else the client's.
+
+    As for HTTP, a :class:`Timeout`'s ``connect`` bounds getting connected; a
+    plain number bounds the handshake itself.
+    """
+    if timeout is None:
+        return default.connect
+    if isinstance(timeout, Timeout):
+        return check.timeout(timeout).connect
+    return seconds("timeout", timeout)
+
+
+def open_failure(exc: Exception, session_id: str, secrets: tuple[str, ...]) -> float | None:
+    """Raise if a failed handshake is final; else the server's ``Retry-After`` (or None).
+
+    Called outside the ``except`` that caught ``exc``, so the masked error
+    raised here does not carry the raw handshake failure as context.
+    """
+    if isinstance(exc, InvalidStatus):
+        response = exc.response
+        action = handshake_action(response.status_code)
+        if action is Action.RECONNECT:
+            return parse_retry_after(response.headers)
+        body = bytes(response.body or b"")  # status_error masks what the server echoed
+        api_error = status_error(response.status_code, response.headers, body, secrets)
+        message = f"events stream for {session_id}: handshake refused: {api_error}"
+        if action is Action.FAIL:
+            raise EventStreamError(message) from api_error
+        status_class = (
+            StreamUnauthorizedError if action is Action.UNAUTHORIZED else SessionNotFoundError
+        )
+        raise status_class(
+            message,
+            status=api_error.status,
+            request_id=api_error.request_id,
+            body_excerpt=api_error.body_excerpt,
+            headers=api_error.headers,
+        ) from api_error
+    if isinstance(exc, (SecurityError, ssl.SSLCertVerificationError)):
+        raise EventStreamError(
+            f"events stream for {session_id}: {describe(exc, secrets)}"
+        ) from safe_cause(exc, secrets)
     return None

@@ -252,16 +252,38 @@ def parse(response: Response, cls: type[T], secrets: tuple[str, ...]) -> T:
     try:
         return structure(response.data, cls)
     except APIResponseValidationError as exc:
-        if response.data is None and not response.body:
-            reason = f"response has no body; a {cls.__name__} was expected"
-        else:
-            reason = redact(str(exc), secrets)
+        error = masked_decode_error(response, exc, cls.__name__, secrets)
     # Raised outside the ``except`` so the decoder's error (which quotes the
     # payload unmasked) is not kept as ``__context__``.
-    raise APIResponseValidationError(
+    raise error
+
+
+def masked_decode_error(
+    response: Response,
+    exc: APIResponseValidationError,
+    expected: str,
+    secrets: tuple[str, ...],
+    *,
+    keep_excerpt: bool = False,
+) -> APIResponseValidationError:
+    """``exc`` (a decoder's error on ``response``) rebuilt masked, for :func:`parse`'s peers.
+
+    ``keep_excerpt`` keeps the decoder's excerpt (a page's decoder quotes the
+    bad *item*, more useful than the page's start) when the body holds no
+    secret; otherwise the excerpt is rebuilt from the body, masked before it
+    is cut.  Raise the result outside the ``except`` block that caught ``exc``.
+    """
+    if response.data is None and not response.body:
+        reason = f"response has no body; a {expected} was expected"
+    else:
+        reason = redact(str(exc), secrets)
+    excerpt = exc.body_excerpt
+    if not keep_excerpt or any(s and s.encode() in response.body for s in secrets):
+        excerpt = body_excerpt(response.body, secrets)
+    return APIResponseValidationError(
         f"HTTP {response.status}: {reason}"[:300]
         + (f" (request_id={response.request_id[:200]})" if response.request_id else ""),
         status=response.status,
         request_id=response.request_id,
-        body_excerpt=body_excerpt(response.body, secrets),
+        body_excerpt=excerpt,
     )

@@ -95,17 +95,15 @@ async def test_echoed_keys_are_masked_in_undecodable_successes(
 ) -> None:
     """A 2xx whose body echoes the key but is not the model: the validation error is clean.
 
-    Decoding goes through ``Transport.parse``, which rebuilds the decoder's
-    message and excerpt from the masked body.  (``sessions.*`` decode in
-    their own module; they join this list once they use ``Transport.parse``.)
+    Decoding goes through ``_response.parse`` (or, for a page, its
+    ``masked_decode_error``), which rebuilds the decoder's message and
+    excerpt from the masked body.
     """
     caplog.set_level(logging.DEBUG)
     async with hostile_client(hostile, max_retries=0) as client:
         for body_status in (True, False):
             hostile.handler = echo_credentials(200, body_status)
             for name, op in _operations(client).items():
-                if name.startswith("sessions."):
-                    continue
                 error = await outcome(op())
                 assert isinstance(error, APIResponseValidationError), (name, error)
                 _assert_clean(_strings_of(error))

@@ -5,7 +5,7 @@ The ``...WithRawResponse`` classes are the types of ``with_raw_response``.
 
 from .admin import AdminResource, AdminWithRawResponse
 from .calls import CallsResource, CallsWithRawResponse
-from .sessions import SessionsResource
+from .sessions import SessionsResource, SessionsWithRawResponse
 
 __all__ = [
     "AdminResource",
@@ -13,4 +13,5 @@ __all__ = [
     "CallsResource",
     "CallsWithRawResponse",
     "SessionsResource",
+    "SessionsWithRawResponse",
 ]

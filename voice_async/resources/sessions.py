@@ -2,35 +2,105 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from .. import _validate as check
 from .._config import Timeout
-from .._convert import structure, structure_page
+from .._convert import structure_page
+from .._errors import APIResponseValidationError
 from .._models import Direction, SessionPage, SessionStatus, VoiceSession
 from .._paths import SESSIONS_PATH, SessionFilters, session_path
-from .._transport import Transport
+from .._raw import Operation, RawNamespace, Resource, Result, model_result, raw
+from .._response import Response, masked_decode_error
 
 if TYPE_CHECKING:
     from .._events import EventStream, EventStreamOptions
     from .._events_watch import SessionWatch
     from .._pagination import Checkpoint, SessionIterator
 
-__all__ = ["SESSIONS_PATH", "SessionFilters", "SessionsResource", "session_path"]
+__all__ = [
+    "SESSIONS_PATH",
+    "SESSION_PATH",
+    "SessionFilters",
+    "SessionsResource",
+    "SessionsWithRawResponse",
+    "session_path",
+]
+
+#: The template hooks and traces see: the id is a path parameter.
+SESSION_PATH = SESSIONS_PATH + "/{session_id}"
+_SESSION = model_result(VoiceSession)
 
 
-class SessionsResource:
-    def __init__(self, transport: Transport) -> None:
-        self._transport = transport
+def _page_result(limit: int, offset: int) -> Result[SessionPage]:
+    """Decodes a page answered to ``limit``/``offset``; a mismatch is masked like ``parse``'s."""
 
-    async def get(self, session_id: str, *, timeout: float | Timeout | None = None) -> VoiceSession:
+    def result(response: Response, secrets: tuple[str, ...]) -> SessionPage:
+        try:
+            return structure_page(response.data, limit=limit, offset=offset)
+        except APIResponseValidationError as exc:
+            error = masked_decode_error(response, exc, "SessionPage", secrets, keep_excerpt=True)
+        raise error  # outside the ``except``: the unmasked original is not its context
+
+    return result
+
+
+def page_operation(
+    filters: SessionFilters,
+    *,
+    limit: int,
+    offset: int,
+    timeout: float | Timeout | None,
+    extra_headers: Mapping[str, str] | None,
+) -> Operation[SessionPage]:
+    """``GET /api/v1/voice-sessions``: what :meth:`~SessionsResource.list` runs and
+    each page of :meth:`~SessionsResource.iter` sends (one description, so they
+    cannot drift: same span name, hooks, headers)."""
+    params: dict[str, str | int] = {
+        "limit": check.limit(limit),
+        "offset": check.offset(offset),
+        **filters.params(),
+    }
+    return Operation(
+        "sessions.list",
+        "GET",
+        SESSIONS_PATH,
+        "tenant",
+        _page_result(limit, offset),
+        params=params,
+        timeout=timeout,
+        extra_headers=extra_headers,
+    )
+
+
+class SessionsResource(Resource):
+    @property
+    def with_raw_response(self) -> SessionsWithRawResponse:
+        """The same methods, returning :class:`RawResponse` (status, headers, request id)."""
+        return SessionsWithRawResponse(self)
+
+    async def get(
+        self,
+        session_id: str,
+        *,
+        timeout: float | Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> VoiceSession:
         """One session by id; :class:`NotFoundError` if there is none."""
-        response = await self._transport.request(
-            "GET", session_path(session_id), auth="tenant", timeout=timeout
+        return await self._run(
+            Operation(
+                "sessions.get",
+                "GET",
+                SESSION_PATH,
+                "tenant",
+                _SESSION,
+                path_params={"session_id": check.path_id("session_id", session_id)},
+                timeout=timeout,
+                extra_headers=extra_headers,
+            )
         )
-        return structure(response.data, VoiceSession)
 
     async def list(
         self,
@@ -43,10 +113,15 @@ class SessionsResource:
         created_after: datetime | str | None = None,
         created_before: datetime | str | None = None,
         timeout: float | Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> SessionPage:
         """One page of sessions, newest first.  See :meth:`iter` for all of them."""
         filters = SessionFilters(status, direction, agent_key, created_after, created_before)
-        return await self.fetch_page(filters, limit=limit, offset=offset, timeout=timeout)
+        return await self._run(
+            page_operation(
+                filters, limit=limit, offset=offset, timeout=timeout, extra_headers=extra_headers
+            )
+        )
 
     async def fetch_page(
         self,
@@ -55,10 +130,14 @@ class SessionsResource:
         limit: int,
         offset: int,
         timeout: float | Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> SessionPage:
-        """One typed page: :meth:`_request_page`, then ``structure_page``."""
-        payload = await self._request_page(filters, limit=limit, offset=offset, timeout=timeout)
-        return structure_page(payload, limit=limit, offset=offset)
+        """:meth:`list` with its filters as one :class:`SessionFilters` value."""
+        return await self._run(
+            page_operation(
+                filters, limit=limit, offset=offset, timeout=timeout, extra_headers=extra_headers
+            )
+        )
 
     async def _request_page(
         self,
@@ -67,21 +146,17 @@ class SessionsResource:
         limit: int,
         offset: int,
         timeout: float | Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> Any:
-        """The single code path that requests a page; returns the decoded JSON.
+        """What :meth:`iter` fetches a page with: the decoded JSON, not yet a model.
 
         Kept apart from the typed decode so the paginator can send the next
         request as soon as an answer arrives and decode it meanwhile.
         """
-        params: dict[str, str | int] = {
-            "limit": check.limit(limit),
-            "offset": check.offset(offset),
-            **filters.params(),
-        }
-        response = await self._transport.request(
-            "GET", SESSIONS_PATH, auth="tenant", params=params, timeout=timeout
+        operation = page_operation(
+            filters, limit=limit, offset=offset, timeout=timeout, extra_headers=extra_headers
         )
-        return response.data
+        return (await self._transport.execute(operation)).data
 
     def iter(
         self,
@@ -98,6 +173,7 @@ class SessionsResource:
         created_after: datetime | str | None = None,
         created_before: datetime | str | None = None,
         timeout: float | Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> SessionIterator:
         """Every session matching the filters, newest first, each id at most once.
 
@@ -106,7 +182,7 @@ class SessionsResource:
         size (as in :meth:`list`), ``max_items`` caps the sessions yielded;
         ``prefetch`` requests the next page while you work on this one;
         ``concurrency=N`` keeps N pages in flight when the server reports
-        ``total``; ``timeout`` applies to each page request.  Resume a crashed
+        ``total``; ``timeout`` and ``extra_headers`` apply to each page request.  Resume a crashed
         run with ``start_offset=it.offset`` or, exactly,
         ``resume=it.checkpoint()`` (same filters).  Validation errors are
         raised here, before anything is sent.  Details and guarantees:
@@ -117,9 +193,13 @@ class SessionsResource:
         filters = SessionFilters(status, direction, agent_key, created_after, created_before)
         if timeout is not None:
             check.timeout(timeout)  # a bad timeout fails here, not at the first page
+        if extra_headers is not None:
+            extra_headers = check.headers("extra_headers", extra_headers)
 
         def fetch(filters: SessionFilters, *, limit: int, offset: int) -> Awaitable[Any]:
-            return self._request_page(filters, limit=limit, offset=offset, timeout=timeout)
+            return self._request_page(
+                filters, limit=limit, offset=offset, timeout=timeout, extra_headers=extra_headers
+            )
 
         return SessionIterator(
             fetch,
@@ -181,3 +261,10 @@ class SessionsResource:
             timeout=timeout,
             options=options,
         )
+
+
+class SessionsWithRawResponse(RawNamespace):
+    """``client.sessions.with_raw_response``."""
+
+    get = raw(SessionsResource.get)
+    list = raw(SessionsResource.list)
