@@ -21,22 +21,14 @@ from voice_async import (
 from voice_async._hooks import STREAM_URL_TEMPLATE
 from voice_async.testing import Emulator
 
+from ._recorder import Recorder
+
 CALL = {"to": "+15555555678", "from_": "+15555551234", "agent_key": "support_primary"}
 
 
 async def _no_wait(delay: float) -> None:
     return None
 
-
-class Recorder:
-    def __init__(self) -> None:
-        self.seen: list[object] = []
-
-    async def __call__(self, info: object) -> None:
-        self.seen.append(info)
-
-    def hooks(self, *names: str) -> dict[str, list[Recorder]]:
-        return {name: [self] for name in names}
 
 
 @pytest.fixture

@@ -33,6 +33,7 @@ from voice_async import (
 from voice_async._hooks import STREAM_URL_TEMPLATE
 from voice_async.testing import Emulator
 
+from ._recorder import Recorder
 from .hostile._http_servers import HostileServer
 
 KEY = "sk_test_sessions_0123456789abcdef"
@@ -51,19 +52,6 @@ PAGE_BODY = {"data": [SESSION_BODY], "limit": 25, "offset": 0, "total": 1, "has_
 async def _no_wait(delay: float) -> None:
     return None
 
-
-class Recorder:
-    def __init__(self) -> None:
-        self.seen: list[object] = []
-
-    async def __call__(self, info: object) -> None:
-        self.seen.append(info)
-
-    def hooks(self, *names: str) -> dict[str, list[Recorder]]:
-        return {name: [self] for name in names}
-
-    def of(self, cls: type[Any]) -> list[Any]:
-        return [i for i in self.seen if isinstance(i, cls)]
 
 
 @pytest.fixture

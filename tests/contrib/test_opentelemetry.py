@@ -22,23 +22,11 @@ from voice_async import AsyncVoiceClient, InternalServerError, NotFoundError, Ru
 from voice_async.contrib.opentelemetry import VoiceAsyncInstrumentor
 from voice_async.testing import Emulator
 
+from .conftest import no_wait
+
 CALL = {"to": "+15555555678", "from_": "+15555551234", "agent_key": "support_primary"}
 
 
-async def _no_wait(delay: float) -> None:
-    return None
-
-
-@pytest.fixture
-def spans() -> Iterator[InMemorySpanExporter]:
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    VoiceAsyncInstrumentor().instrument(tracer_provider=provider)
-    try:
-        yield exporter
-    finally:
-        VoiceAsyncInstrumentor().uninstrument()
 
 
 @pytest.fixture
@@ -52,7 +40,7 @@ def _client(emu: Emulator, base_url: str | None = None) -> AsyncVoiceClient:
         api_key=emu.api_key,
         admin_key=emu.admin_key,
         base_url=base_url or emu.base_url,
-        runtime=Runtime(sleep=_no_wait),
+        runtime=Runtime(sleep=no_wait),
     )
 
 

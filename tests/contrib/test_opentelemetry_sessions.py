@@ -2,33 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from voice_async import AsyncVoiceClient, NotFoundError, Runtime
-from voice_async.contrib.opentelemetry import VoiceAsyncInstrumentor
 from voice_async.testing import Emulator
 
-
-async def _no_wait(delay: float) -> None:
-    return None
-
-
-@pytest.fixture
-def spans() -> Iterator[InMemorySpanExporter]:
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    VoiceAsyncInstrumentor().instrument(tracer_provider=provider)
-    try:
-        yield exporter
-    finally:
-        VoiceAsyncInstrumentor().uninstrument()
+from .conftest import no_wait
 
 
 @pytest.fixture
@@ -42,7 +25,7 @@ async def test_sessions_list_and_get_are_spans_named_after_the_operation(
 ) -> None:
     emu.faults.script("503", route="list_sessions")
     async with AsyncVoiceClient(
-        api_key=emu.api_key, base_url=emu.base_url, runtime=Runtime(sleep=_no_wait)
+        api_key=emu.api_key, base_url=emu.base_url, runtime=Runtime(sleep=no_wait)
     ) as client:
         page = await client.sessions.list(limit=3, status="completed")
         with pytest.raises(NotFoundError):
