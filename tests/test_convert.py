@@ -10,6 +10,7 @@ payload, and NaN/Infinity never get into a model.
 from __future__ import annotations
 
 import enum
+import json
 import math
 import typing
 from collections.abc import Mapping
@@ -25,6 +26,7 @@ from voice_async import APIResponseValidationError, _models
 from voice_async._convert import (
     _STRUCTURE_HOOKS,
     DECODERS,
+    json_loads,
     loads,
     parse_datetime,
     structure,
@@ -248,3 +250,63 @@ def test_loads_rejects_the_non_json_number_tokens(token: str) -> None:
         loads(f'{{"metadata": {{"x": [{token}]}}}}'.encode())
     assert loads(b'{"a": [1.5, -2, 1e300]}') == {"a": [1.5, -2, 1e300]}
     assert loads('"\u00e9"') == "\u00e9"
+
+
+# -- the scanner-direct parser is json.loads, value for value and error for error ----
+
+_JSON_CASES = [
+    '{"a": 1}',
+    "[1, 2.5, null, true, false]",
+    '"text"',
+    "12",
+    ' {"a": 1}',  # leading whitespace: the full decoder's path
+    '{"a": 1} \n',  # trailing whitespace: same
+    '{"a": 1} x',  # extra data
+    '{"a": 1}{"b": 2}',
+    "",
+    "   ",
+    "{",
+    '{"a": }',
+    "\ufeff{}",
+    '{"a": 1, "a": 2}',
+    '"\\ud800"',
+    "1" * 5000,
+    "NaN",
+    "[" * 100_000 + "]" * 100_000,
+]
+
+
+def _parsed(parse: Any, text: str | bytes) -> tuple[str, Any]:
+    """What ``parse`` made of ``text``: ``("value", repr)`` or ``("error", family)``."""
+    try:
+        return "value", repr(parse(text))  # repr: NaN equals NaN
+    except ValueError:  # JSONDecodeError, UnicodeDecodeError
+        return "error", ValueError
+    except RecursionError:
+        return "error", RecursionError
+
+
+@pytest.mark.parametrize("text", _JSON_CASES, ids=range(len(_JSON_CASES)))
+def test_json_loads_matches_the_standard_library(text: str) -> None:
+    expected = _parsed(json.loads, text)
+    assert _parsed(json_loads, text) == expected
+    assert _parsed(json_loads, text.encode()) == expected
+
+
+@given(
+    st.recursive(
+        st.none()
+        | st.booleans()
+        | st.integers()
+        | st.floats(allow_nan=False, allow_infinity=False)
+        | st.text(),
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+        max_leaves=20,
+    )
+)
+@settings(max_examples=300, deadline=None)
+def test_json_loads_round_trips_what_json_dumps_writes(value: Any) -> None:
+    for text in (json.dumps(value), json.dumps(value, ensure_ascii=False, indent=1)):
+        assert json_loads(text) == json.loads(text)
+        assert json_loads(text.encode()) == json.loads(text)
+        assert loads(text.encode()) == json.loads(text)

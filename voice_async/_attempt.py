@@ -51,7 +51,8 @@ class Attempt:
         transport = self.transport
         secrets = transport.secrets
         session = transport.pool.session()
-        started = time.perf_counter()
+        # The log line's clock is read only when DEBUG is on (most processes: off).
+        started = time.perf_counter() if logger.isEnabledFor(logging.DEBUG) else None
         where = f"{self.method} {self.path}"
         try:
             async with session.request(
@@ -113,8 +114,10 @@ def client_timeout(timeout: Timeout, remaining: float | None) -> aiohttp.ClientT
     return aiohttp.ClientTimeout(total=total, connect=timeout.connect)
 
 
-def _log(where: str, outcome: object, started: float, number: int, request_id: str | None) -> None:
-    if logger.isEnabledFor(logging.DEBUG):
+def _log(
+    where: str, outcome: object, started: float | None, number: int, request_id: str | None
+) -> None:
+    if started is not None:
         logger.debug(
             "%s -> %s in %.1fms (attempt %d, request_id=%s)",
             where,

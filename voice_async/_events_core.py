@@ -21,7 +21,6 @@ The I/O side (``_events.py``) only moves bytes and sleeps.
 from __future__ import annotations
 
 import enum
-import json
 import math
 import random
 from collections.abc import Callable
@@ -29,7 +28,7 @@ from typing import Any
 
 import attrs
 
-from ._convert import DECODERS, structure
+from ._convert import DECODERS, json_loads, structure
 from ._errors import APIResponseValidationError, InvalidRequestError
 from ._models import SessionEvent
 from ._retry import RetryPolicy, is_retryable_status
@@ -109,7 +108,7 @@ def decode_event(frame: str | bytes) -> SessionEvent:
     :class:`APIResponseValidationError` (the SDK's "bad data from the API").
     """
     try:
-        payload = json.loads(frame)
+        payload = json_loads(frame)
     except (ValueError, RecursionError) as exc:  # deep nesting raises RecursionError
         text = frame if isinstance(frame, str) else frame.decode("utf-8", "replace")
         raise APIResponseValidationError(

@@ -44,6 +44,7 @@ import attrs
 from multidict import CIMultiDictProxy
 
 from ._config import Timeout
+from ._convert import DECODERS
 from ._redact import redact_headers
 from ._response import Expect, Response, parse
 
@@ -72,12 +73,27 @@ Result = Callable[[Response, tuple[str, ...]], T]
 
 @functools.cache
 def model_result(cls: type[T]) -> Result[T]:
-    """The :data:`Result` that decodes into ``cls`` (one function per class, made once)."""
+    """The :data:`Result` that decodes into ``cls`` (one function per class, made once).
+
+    Calls the model's generated decoder itself, once per call; only when it
+    fails does :func:`parse` decode again to build the masked, typed error.
+    """
+    decode = DECODERS.get(cls)
+    if decode is None:
+        return functools.partial(_parse_into, cls)
 
     def result(response: Response, secrets: tuple[str, ...]) -> T:
-        return parse(response, cls, secrets)
+        try:
+            return decode(response.data)  # type: ignore[no-any-return]
+        except Exception:
+            pass
+        return parse(response, cls, secrets)  # outside the handler: raises the typed error
 
     return result
+
+
+def _parse_into(cls: type[T], response: Response, secrets: tuple[str, ...]) -> T:
+    return parse(response, cls, secrets)
 
 
 @attrs.define(slots=True)

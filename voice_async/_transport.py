@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import json.encoder
 import logging
 import platform
-from collections.abc import Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, Literal, TypeVar, overload
 from urllib.parse import urlencode
 
@@ -54,9 +55,42 @@ USER_AGENT = (
 #: Methods whose retry cannot duplicate a side effect.  POST is retried only
 #: when it carries an ``Idempotency-Key`` (the server then deduplicates).
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
-#: One encoder for every body: ``json.dumps`` with non-default arguments
-#: builds a new ``JSONEncoder`` per call (~1 us).  Stateless between calls.
-_encode_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+#: The reference encoder: compact, UTF-8 as is.  Stateless between calls.
+_JSON_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
+def _make_fast_encoder() -> Callable[[Any], str]:
+    """``_JSON_ENCODER.encode``, without rebuilding the C encoder on every call.
+
+    ``JSONEncoder.encode`` makes a new C encoder per call (and ``json.dumps``
+    with non-default arguments a new ``JSONEncoder`` too): ~0.7 us of a
+    1.2 us encode for a ``make_call`` body.  This one is made once.  It keeps
+    no circular-reference markers (a shared set would be left dirty by a
+    failed call); bodies are built by the resources from validated values,
+    and anything it cannot encode is encoded again by the reference encoder,
+    which raises its usual error.
+    """
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # a Python without the _json accelerator
+        return _JSON_ENCODER.encode
+    chunks = make(
+        None, _unencodable, json.encoder.encode_basestring, None, ":", ",", False, False, True
+    )
+
+    def encode(value: Any) -> str:
+        try:
+            return "".join(chunks(value, 0))
+        except (TypeError, ValueError, RecursionError):
+            return _JSON_ENCODER.encode(value)
+
+    return encode
+
+
+def _unencodable(value: object) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+_encode_json = _make_fast_encoder()
 #: Bound on the per-transport URL cache; ids in paths make the set of paths open.
 _MAX_CACHED_URLS = 256
 
