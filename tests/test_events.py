@@ -807,6 +807,19 @@ def test_decode_event() -> None:
         decode_event('{"type": "x"}')
 
 
+def test_decode_event_reads_utf8_and_padding_and_refuses_other_encodings() -> None:
+    """Frames are UTF-8 (RFC 8259); whitespace around the document is fine."""
+    text = json.dumps(
+        json.loads(frame(6, data={"role": "agent", "text": "Grüße"})), ensure_ascii=False
+    )
+    assert decode_event(f" {text}\n".encode()).data.text == "Grüße"  # type: ignore[union-attr]
+    for foreign in (text.encode("utf-16"), text.encode("latin-1"), b"\xff" + text.encode()):
+        with pytest.raises(APIResponseValidationError, match="not valid JSON"):
+            decode_event(foreign)
+    with pytest.raises(APIResponseValidationError, match="not valid JSON"):
+        decode_event(text + " {}")  # extra data after the event
+
+
 def test_decode_event_explains_a_bad_field() -> None:
     """The fast path calls the generated decoder directly; a failure still comes
     out typed, naming the first bad field.
