@@ -34,6 +34,7 @@ from voice_async._convert import (
 )
 from voice_async._decoders import enum_of, make_decoder, wire_name
 from voice_async._models import SessionEvent, SessionPage, SessionStatus, TranscriptData
+from voice_async._transport import _JSON_ENCODER, _encode_json
 
 MOMENT = datetime(2026, 11, 25, 15, 30, tzinfo=timezone.utc)
 
@@ -310,3 +311,29 @@ def test_json_loads_round_trips_what_json_dumps_writes(value: Any) -> None:
         assert json_loads(text) == json.loads(text)
         assert json_loads(text.encode()) == json.loads(text)
         assert loads(text.encode()) == json.loads(text)
+
+
+# -- the prebuilt body encoder writes what the reference encoder writes ----------------
+
+
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+        max_leaves=20,
+    )
+)
+@settings(max_examples=300, deadline=None)
+def test_body_encoder_matches_the_reference_encoder(value: Any) -> None:
+    assert _encode_json(value) == _JSON_ENCODER.encode(value)
+
+
+def test_body_encoder_fails_like_the_reference_encoder() -> None:
+    circular: list[Any] = []
+    circular.append(circular)
+    for bad, error in ((object(), TypeError), ({"a": {1j}}, TypeError), (circular, ValueError)):
+        with pytest.raises(error) as raised:
+            _encode_json(bad)
+        with pytest.raises(error) as expected:
+            _JSON_ENCODER.encode(bad)
+        assert str(raised.value) == str(expected.value)
