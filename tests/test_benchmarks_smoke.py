@@ -51,3 +51,15 @@ def test_runner_quick_mode_reports_every_contender() -> None:
     assert "raw aiohttp" in table and "min-max" in table and "CPU us/op" in table
     # P2: every variant exported the same sessions in the same order.
     assert "same sessions+order" in table and "DISAGREE" not in table
+
+
+def test_emulator_scale_rows_are_reported() -> None:
+    out = _run("benchmarks", "--quick", "--only", "E1")
+    table = out[out.index("case  metric") :]
+    for metric in (
+        "list page unfiltered, GET over loopback",
+        "list page filtered by status, emulator's own cost",
+        "memory per placed call",
+        "idempotency keys kept",
+    ):
+        assert metric in table

@@ -13,6 +13,8 @@ import aiohttp
 from multidict import CIMultiDictProxy
 
 from voice_async.testing import Emulator
+from voice_async.testing._app import Api
+from voice_async.testing._validation import CallRequest
 
 CALL: dict[str, Any] = {
     "to": "+15555555678",
@@ -112,3 +114,19 @@ async def wait_until(predicate: Callable[[], bool], timeout: float = 2.0) -> Non
             return
         await asyncio.sleep(0.005)
     raise AssertionError("condition not reached in time")
+
+
+async def place_calls(emu: Emulator, n: int) -> None:
+    """``n`` calls placed the way make-call places them (an idempotency key, a
+    live simulated call), without HTTP; returns once every call finished."""
+    api = Api(emu._state)
+    first = emu.total_sessions
+    for i in range(first, first + n):
+        call = CallRequest(CALL["to"], CALL["from"], CALL["agent_key"], {"order_id": f"A-{i}"})
+        key = f"key-{i:08d}-0123456789abcdef0123"
+        emu._state.idempotency.begin(key, call.canonical())
+        api._place(call, key)
+        if i % 200 == 0:
+            await asyncio.sleep(0)
+    while emu._state.tasks:  # noqa: ASYNC110 - let every simulated call finish
+        await asyncio.sleep(0.01)

@@ -3,7 +3,6 @@ are small in memory, and the idempotency store is bounded."""
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import tracemalloc
 from collections.abc import Iterator
@@ -12,12 +11,10 @@ from typing import Any
 import pytest
 
 from voice_async.testing import Emulator
-from voice_async.testing._app import Api
 from voice_async.testing._filters import ListQuery, SessionFilter
 from voice_async.testing._store import IdempotencyStore
-from voice_async.testing._validation import CallRequest
 
-from .emu_helpers import CALL
+from .emu_helpers import place_calls
 
 
 class _Counted:
@@ -37,21 +34,6 @@ class _Counted:
 @pytest.fixture
 def counted(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Counted]:
     yield _Counted(monkeypatch)
-
-
-async def _place(emu: Emulator, n: int) -> None:
-    """What make-call does after validation: an idempotency key and a live call."""
-    api = Api(emu._state)
-    first = emu.total_sessions
-    for i in range(first, first + n):
-        call = CallRequest(CALL["to"], CALL["from"], CALL["agent_key"], {"order_id": f"A-{i}"})
-        key = f"key-{i:08d}-0123456789abcdef0123"
-        emu._state.idempotency.begin(key, call.canonical())
-        api._place(call, key)
-        if i % 200 == 0:
-            await asyncio.sleep(0)
-    while emu._state.tasks:  # noqa: ASYNC110 - let every simulated call finish
-        await asyncio.sleep(0.01)
 
 
 async def test_an_unfiltered_page_looks_at_no_other_row(counted: _Counted) -> None:
@@ -91,7 +73,7 @@ async def test_a_filtered_page_scans_only_new_or_changed_rows(counted: _Counted)
 
 async def test_filtered_pages_follow_live_status_changes() -> None:
     async with Emulator() as emu:
-        await _place(emu, 3)
+        await place_calls(emu, 3)
         done = emu._state.sessions.page(ListQuery(filter=SessionFilter(status="completed")))
         queued = emu._state.sessions.page(ListQuery(filter=SessionFilter(status="queued")))
         assert (done.total, queued.total) == (3, 0)
@@ -99,12 +81,12 @@ async def test_filtered_pages_follow_live_status_changes() -> None:
 
 async def test_memory_per_placed_call_is_under_3_kb() -> None:
     async with Emulator() as emu:
-        await _place(emu, 100)  # warm up caches and interned strings
+        await place_calls(emu, 100)  # warm up caches and interned strings
         gc.collect()
         tracemalloc.start()
         try:
             before = tracemalloc.get_traced_memory()[0]
-            await _place(emu, 1000)
+            await place_calls(emu, 1000)
             gc.collect()
             per_call = (tracemalloc.get_traced_memory()[0] - before) / 1000
         finally:
