@@ -15,6 +15,7 @@ Conventions every ``bench_*.py`` module can rely on (see ``README.md``):
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 import re
@@ -312,3 +313,12 @@ def result(
         "ok": ok,
         "note": note,
     }
+
+
+def bound(case: str, metric: str, value: float, limit: float, unit: str, note: str = "") -> Row:
+    """A row for an absolute bound (memory, a count): ``value`` passes when ``<= limit``."""
+    row = result(
+        case, metric, sdk=value, baseline=math.nan, baseline_name="", unit=unit, better="lower"
+    )
+    row.update(target=f"<= {limit:g}{unit}", ok=value <= limit, note=note)
+    return row

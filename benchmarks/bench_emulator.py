@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import math
 import random
 import time
 import tracemalloc
@@ -42,7 +41,7 @@ from voice_async.testing import Emulator
 from voice_async.testing._filters import ListQuery, SessionFilter
 from voice_async.testing._store import IDEMPOTENCY_CAPACITY
 
-from ._common import Row, Sample, cpu_us, interleave, median, paired, result
+from ._common import Row, Sample, bound, cpu_us, interleave, median, paired, result
 
 CASE = "E1"
 #: What the fresh emulator placed: enough for full pages of the same kind of rows.
@@ -130,29 +129,22 @@ async def run_async(calls: int, rounds: int, pages: int) -> list[Row]:
             0, _page_row("list page unfiltered, GET over loopback", samples, calls, TARGET_PAGE)
         )
         per_call = await kb_per_placed_call(big, 2_000)
-        memory = result(
+        memory = bound(
             CASE,
             "memory per placed call (tracemalloc over 2,000 more)",
-            sdk=per_call,
-            baseline=math.nan,
-            baseline_name="",
-            unit=" KB",
-            better="lower",
+            per_call,
+            TARGET_KB_PER_CALL,
+            " KB",
             note=f"after {calls:,} placed calls",
         )
-        memory.update(target=f"<= {TARGET_KB_PER_CALL:g} KB", ok=per_call <= TARGET_KB_PER_CALL)
-        stored = len(big._state.idempotency)
-        keys = result(
+        keys = bound(
             CASE,
             f"idempotency keys kept after {calls + 2_000:,} placed calls",
-            sdk=stored,
-            baseline=IDEMPOTENCY_CAPACITY,
-            baseline_name="capacity",
-            unit=" keys",
-            better="lower",
+            len(big._state.idempotency),
+            IDEMPOTENCY_CAPACITY,
+            " keys",
             note="finished keys kept 24 h, the oldest forgotten first past the capacity",
         )
-        keys.update(target="<= capacity", ok=stored <= IDEMPOTENCY_CAPACITY)
         rows += [memory, keys]
         return rows
 

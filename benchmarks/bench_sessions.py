@@ -33,7 +33,6 @@ import hashlib
 import importlib
 import itertools
 import json
-import math
 import os
 import subprocess
 import sys
@@ -46,6 +45,7 @@ from ._common import (
     Row,
     Sample,
     ServerProcess,
+    bound,
     cpu_timer,
     cpu_us,
     median,
@@ -284,16 +284,7 @@ def rows(slow: Runs, fast: Runs, sessions: int, latency: float) -> list[Row]:
         note=f"rate {median([s[0] for s in by_cpu['iter-c8']]):,.0f}/s",
     )
     rss = max(r["rss_growth_mb"] for rs in (*slow.values(), *fast.values()) for r in rs)
-    rss_row = result(
-        CASE,
-        "export, peak RSS growth (any variant)",
-        sdk=rss,
-        baseline=math.nan,
-        baseline_name="",
-        unit="MB",
-        better="lower",
-    )
-    rss_row.update(target=f"<= {TARGET_RSS_MB:g} MB", ok=rss <= TARGET_RSS_MB)
+    rss_row = bound(CASE, "export, peak RSS growth (any variant)", rss, TARGET_RSS_MB, " MB")
     if same == "DISAGREE":
         c8_naive["ok"] = False
     return [c8_naive, c8_raw, seq, cpu, rss_row]
