@@ -154,9 +154,7 @@ async def run_async(calls: int, rounds: int, emulator_rounds: int) -> list[Row]:
     if emulator_rounds:
         with EmulatorProcess() as emu:
             for row in await compare(emu, calls // 2, emulator_rounds):
-                row.update(
-                    metric=row["metric"] + " (emulator, informational)", target="", ok=None
-                )
+                row.update(metric=row["metric"] + " (emulator, informational)", target="", ok=None)
                 rows.append(row)
     return rows
 

@@ -81,7 +81,10 @@ async def _hand_written(client: AsyncVoiceClient, n: int, tag: str) -> set[str]:
     async def one(row: CallRow) -> str:
         async with semaphore:
             call = await client.make_call(
-                to=row.to, from_=row.from_, agent_key=row.agent_key, metadata=row.metadata,
+                to=row.to,
+                from_=row.from_,
+                agent_key=row.agent_key,
+                metadata=row.metadata,
                 idempotency_key=campaign_idempotency_key(tag, row_key(row)),
             )
             return call.session_id
@@ -105,17 +108,25 @@ async def limited(rows: int) -> list[Row]:
                     wall, cpu = elapsed()
                 duplicates = await _server_total(client) - rows
         achieved = rows / wall
-        print(f"limited {label}: {achieved:,.0f} calls/s over {wall:.1f}s, "
-              f"{len(sessions)} sessions, duplicates {duplicates}, "
-              f"CPU/row {cpu / rows * 1e6:.0f} us, {stats['extra_attempts']:.0f} extra attempts "
-              f"(429s), limiter ends at {stats['final_rate']:.0f}/s")
-        out.append(result(
-            CASE, f"{rows:,} rows vs a {LIMIT}/s tenant limit, {label}",
-            sdk=achieved, baseline=LIMIT, baseline_name="the tenant limit", unit="calls/s",
-            target=0.9 if rate is not None else None,
-            note=f"{duplicates} duplicates; {stats['extra_attempts']:.0f} 429s absorbed; "
-            f"client CPU {cpu / rows * 1e6:.0f} us/row",
-        ))
+        print(
+            f"limited {label}: {achieved:,.0f} calls/s over {wall:.1f}s, "
+            f"{len(sessions)} sessions, duplicates {duplicates}, "
+            f"CPU/row {cpu / rows * 1e6:.0f} us, {stats['extra_attempts']:.0f} extra attempts "
+            f"(429s), limiter ends at {stats['final_rate']:.0f}/s"
+        )
+        out.append(
+            result(
+                CASE,
+                f"{rows:,} rows vs a {LIMIT}/s tenant limit, {label}",
+                sdk=achieved,
+                baseline=LIMIT,
+                baseline_name="the tenant limit",
+                unit="calls/s",
+                target=0.9 if rate is not None else None,
+                note=f"{duplicates} duplicates; {stats['extra_attempts']:.0f} 429s absorbed; "
+                f"client CPU {cpu / rows * 1e6:.0f} us/row",
+            )
+        )
         if duplicates or len(sessions) != rows:
             raise RuntimeError(f"exactly-once violated: {duplicates} duplicates")
     return out
@@ -144,16 +155,31 @@ async def unlimited(rows: int, rounds: int) -> list[Row]:
                     rates[name].append(rows / wall)
                     cpus[name].append(cpu / rows * 1e6)
         ratios.append(rates["campaign"][-1] / rates["gather"][-1])
-        print(f"round {index}: campaign {rates['campaign'][-1]:,.0f}/s, "
-              f"gather {rates['gather'][-1]:,.0f}/s, ratio {ratios[-1]:.3f}")
+        print(
+            f"round {index}: campaign {rates['campaign'][-1]:,.0f}/s, "
+            f"gather {rates['gather'][-1]:,.0f}/s, ratio {ratios[-1]:.3f}"
+        )
     return [
-        result(CASE, f"{rows:,} rows, no limit, {CONCURRENCY} in flight",
-               sdk=median(rates["campaign"]), baseline=median(rates["gather"]),
-               baseline_name="asyncio.gather + Semaphore loop", unit="calls/s", target=0.9,
-               ratio=median(ratios), note=f"{rounds} rounds"),
-        result(CASE, "client CPU per row, no limit",
-               sdk=median(cpus["campaign"]), baseline=median(cpus["gather"]),
-               baseline_name="gather loop", unit="us", better="lower"),
+        result(
+            CASE,
+            f"{rows:,} rows, no limit, {CONCURRENCY} in flight",
+            sdk=median(rates["campaign"]),
+            baseline=median(rates["gather"]),
+            baseline_name="asyncio.gather + Semaphore loop",
+            unit="calls/s",
+            target=0.9,
+            ratio=median(ratios),
+            note=f"{rounds} rounds",
+        ),
+        result(
+            CASE,
+            "client CPU per row, no limit",
+            sdk=median(cpus["campaign"]),
+            baseline=median(cpus["gather"]),
+            baseline_name="gather loop",
+            unit="us",
+            better="lower",
+        ),
     ]
 
 
@@ -176,8 +202,17 @@ async def memory(rows: int) -> list[Row]:
         wall = time.perf_counter() - started
     growth_mb = (max(peak, proc_status_kib("VmRSS")) - before) / 1024
     print(f"memory: {rows:,} rows in {wall:.1f}s, RSS growth {growth_mb:.1f} MB")
-    return [result(CASE, f"{rows:,} generator rows: RSS growth", sdk=growth_mb, baseline=1.0,
-                   baseline_name="1 MB", unit="MB", note=f"{rows / wall:,.0f} rows/s, no HTTP")]
+    return [
+        result(
+            CASE,
+            f"{rows:,} generator rows: RSS growth",
+            sdk=growth_mb,
+            baseline=1.0,
+            baseline_name="1 MB",
+            unit="MB",
+            note=f"{rows / wall:,.0f} rows/s, no HTTP",
+        )
+    ]
 
 
 async def main(rows: int, rounds: int, memory_rows: int) -> list[Row]:
@@ -201,7 +236,10 @@ if __name__ == "__main__":
     parser.add_argument("--memory-rows", type=int, default=1_000_000)
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
-    rows_out = (run(quick=True) if args.quick
-                else asyncio.run(main(args.rows, args.rounds, args.memory_rows)))
+    rows_out = (
+        run(quick=True)
+        if args.quick
+        else asyncio.run(main(args.rows, args.rounds, args.memory_rows))
+    )
     for row in rows_out:
         print(row)

@@ -76,15 +76,18 @@ class CpuMeter:
 
 def rows(n: int) -> Iterator[CallRow]:
     for i in range(n):
-        yield CallRow(to=f"+1555{i:07d}", from_="+15555550100", agent_key="appointments",
-                      key=f"bench-{i}")
+        yield CallRow(
+            to=f"+1555{i:07d}", from_="+15555550100", agent_key="appointments", key=f"bench-{i}"
+        )
 
 
 async def _with_workers(
     emu: EmulatorProcess, redis: RedisServer, n: int, log_dir: Path, **env: str
 ) -> Workers:
-    pool = Workers(worker_env(redis.url, emu.base_url, emu.api_key,
-                              VOICE_ASYNC_JOB_TIMEOUT="3600", **env), log_dir)
+    pool = Workers(
+        worker_env(redis.url, emu.base_url, emu.api_key, VOICE_ASYNC_JOB_TIMEOUT="3600", **env),
+        log_dir,
+    )
     pool.start(n)
     return pool
 
@@ -98,34 +101,49 @@ async def export_once(
         meter = CpuMeter(emu, pool)
         async with AsyncVoiceClient(api_key=emu.api_key, base_url=emu.base_url) as client:
             started = time.perf_counter()
-            jobs = await enqueue_export(arq, tmp / f"parts-{n}", windows=2 * n, client=client,
-                                        concurrency=8)
+            jobs = await enqueue_export(
+                arq, tmp / f"parts-{n}", windows=2 * n, client=client, concurrency=8
+            )
             counts = await jobs.wait(poll_delay=0.1)
-            total = await asyncio.to_thread(merge_parts, tmp / f"parts-{n}",
-                                            tmp / f"merged-{n}.jsonl")
+            total = await asyncio.to_thread(
+                merge_parts, tmp / f"parts-{n}", tmp / f"merged-{n}.jsonl"
+            )
             wall = time.perf_counter() - started
         cpu = meter.stop()
     finally:
         await pool.stop_all()
     assert sum(counts) == total
-    return {"workers": n, "sessions": total, "wall": wall, "rate": total / wall,
-            "worker_us": 1e6 * cpu["worker_cpu"] / total,
-            "emulator_us": 1e6 * cpu["emulator_cpu"] / total}
+    return {
+        "workers": n,
+        "sessions": total,
+        "wall": wall,
+        "rate": total / wall,
+        "worker_us": 1e6 * cpu["worker_cpu"] / total,
+        "emulator_us": 1e6 * cpu["emulator_cpu"] / total,
+    }
 
 
 async def campaign_once(
-    emu: EmulatorProcess, redis: RedisServer, arq: ArqRedis, n: int, n_rows: int,
-    rate: float, tmp: Path, concurrency: int = 8,
+    emu: EmulatorProcess,
+    redis: RedisServer,
+    arq: ArqRedis,
+    n: int,
+    n_rows: int,
+    rate: float,
+    tmp: Path,
+    concurrency: int = 8,
 ) -> dict[str, Any]:
-    pool = await _with_workers(emu, redis, n, tmp / f"logs-campaign-{n}",
-                               VOICE_ASYNC_MAX_JOBS=str(max(1, 4 // n)))
+    pool = await _with_workers(
+        emu, redis, n, tmp / f"logs-campaign-{n}", VOICE_ASYNC_MAX_JOBS=str(max(1, 4 // n))
+    )
     campaign_id = f"bench-{n}"
     try:
         await asyncio.sleep(2.0)
         meter = CpuMeter(emu, pool)
         started = time.perf_counter()
-        jobs = await enqueue_campaign(arq, rows(n_rows), campaign_id=campaign_id, shards=4,
-                                      rate=rate, concurrency=concurrency)
+        jobs = await enqueue_campaign(
+            arq, rows(n_rows), campaign_id=campaign_id, shards=4, rate=rate, concurrency=concurrency
+        )
         await jobs.wait(poll_delay=0.1)
         wall = time.perf_counter() - started
         cpu = meter.stop()
@@ -136,18 +154,31 @@ async def campaign_once(
     for shard in range(4):
         results = await arq.hvals(f"voice_async:campaign:{campaign_id}:results:{shard}")
         attempts += sum(json.loads(v)["attempts"] for v in results)
-    return {"workers": n, "rows": n_rows, "rate_asked": rate, "concurrency": concurrency,
-            "placed": status.placed,
-            "failed": status.failed,
-            "429s": attempts - status.placed - status.failed,
-            "wall": wall, "rate": status.placed / wall,
-            "worker_us": 1e6 * cpu["worker_cpu"] / n_rows,
-            "emulator_us": 1e6 * cpu["emulator_cpu"] / n_rows}
+    return {
+        "workers": n,
+        "rows": n_rows,
+        "rate_asked": rate,
+        "concurrency": concurrency,
+        "placed": status.placed,
+        "failed": status.failed,
+        "429s": attempts - status.placed - status.failed,
+        "wall": wall,
+        "rate": status.placed / wall,
+        "worker_us": 1e6 * cpu["worker_cpu"] / n_rows,
+        "emulator_us": 1e6 * cpu["emulator_cpu"] / n_rows,
+    }
 
 
 async def run_async(
-    quick: bool, workers: list[int], sessions: int, latency: float, n_rows: int,
-    limit: float, only: str | None = None, rate: float | None = None, concurrency: int = 8,
+    quick: bool,
+    workers: list[int],
+    sessions: int,
+    latency: float,
+    n_rows: int,
+    limit: float,
+    only: str | None = None,
+    rate: float | None = None,
+    concurrency: int = 8,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     exports, campaigns = [], []
     with tempfile.TemporaryDirectory() as scratch:
@@ -178,18 +209,28 @@ async def run_async(
 
 def table(exports: list[dict[str, Any]], campaigns: list[dict[str, Any]], limit: float) -> str:
     base = exports[0]["wall"] if exports else 1.0
-    lines = ["| export, workers | sessions | wall s | sessions/s | speed-up | "
-             "worker CPU/session | emulator CPU/session |", "|---|--:|--:|--:|--:|--:|--:|"]
-    lines += [f"| {e['workers']} | {e['sessions']:,} | {e['wall']:.1f} | {e['rate']:,.0f} | "
-              f"{base / e['wall']:.2f}x | {e['worker_us']:.0f} us | {e['emulator_us']:.0f} us |"
-              for e in exports]
-    lines += ["", "| campaign, workers | rows | placed | failed | sessions created | 429s | "
-              "wall s | calls/s | of the limit | worker CPU/call | emulator CPU/call |",
-              "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"]
-    lines += [f"| {c['workers']} | {c['rows']:,} | {c['placed']:,} | {c['failed']} | "
-              f"{c['sessions_created']:,} | {c['429s']} | {c['wall']:.1f} | {c['rate']:,.0f} | "
-              f"{c['rate'] / limit:.0%} | {c['worker_us']:.0f} us | {c['emulator_us']:.0f} us |"
-              for c in campaigns]
+    lines = [
+        "| export, workers | sessions | wall s | sessions/s | speed-up | "
+        "worker CPU/session | emulator CPU/session |",
+        "|---|--:|--:|--:|--:|--:|--:|",
+    ]
+    lines += [
+        f"| {e['workers']} | {e['sessions']:,} | {e['wall']:.1f} | {e['rate']:,.0f} | "
+        f"{base / e['wall']:.2f}x | {e['worker_us']:.0f} us | {e['emulator_us']:.0f} us |"
+        for e in exports
+    ]
+    lines += [
+        "",
+        "| campaign, workers | rows | placed | failed | sessions created | 429s | "
+        "wall s | calls/s | of the limit | worker CPU/call | emulator CPU/call |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    lines += [
+        f"| {c['workers']} | {c['rows']:,} | {c['placed']:,} | {c['failed']} | "
+        f"{c['sessions_created']:,} | {c['429s']} | {c['wall']:.1f} | {c['rate']:,.0f} | "
+        f"{c['rate'] / limit:.0%} | {c['worker_us']:.0f} us | {c['emulator_us']:.0f} us |"
+        for c in campaigns
+    ]
     return "\n".join(lines)
 
 
@@ -202,18 +243,31 @@ def run(quick: bool = False) -> list[Row]:
     one, most = exports[0], exports[-1]
     best = max(campaigns, key=lambda c: c["rate"])
     return [
-        result("S1", f"export {one['sessions']:,} sessions, {most['workers']} workers vs 1",
-               sdk=most["rate"], baseline=one["rate"], baseline_name="1 worker",
-               unit="sessions/s", note="2 CPUs: see docs/scale-out.md"),
-        result("S2", f"campaign {n_rows:,} rows vs 1,000/s limit ({best['workers']} workers)",
-               sdk=best["rate"], baseline=1000.0, baseline_name="tenant limit",
-               unit="calls/s", note=f"{best['failed']} failed, {best['429s']} 429s"),
+        result(
+            "S1",
+            f"export {one['sessions']:,} sessions, {most['workers']} workers vs 1",
+            sdk=most["rate"],
+            baseline=one["rate"],
+            baseline_name="1 worker",
+            unit="sessions/s",
+            note="2 CPUs: see docs/scale-out.md",
+        ),
+        result(
+            "S2",
+            f"campaign {n_rows:,} rows vs 1,000/s limit ({best['workers']} workers)",
+            sdk=best["rate"],
+            baseline=1000.0,
+            baseline_name="tenant limit",
+            unit="calls/s",
+            note=f"{best['failed']} failed, {best['429s']} 429s",
+        ),
     ]
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument("--sessions", type=int, default=1_000_000)
@@ -221,15 +275,25 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=20_000)
     parser.add_argument("--limit", type=float, default=1000.0)
     parser.add_argument("--only", choices=("export", "campaign"), default=None)
-    parser.add_argument("--rate", type=float, default=None,
-                        help="the campaign's rate (default: the limit)")
+    parser.add_argument(
+        "--rate", type=float, default=None, help="the campaign's rate (default: the limit)"
+    )
     parser.add_argument("--concurrency", type=int, default=8, help="per shard job")
     args = parser.parse_args()
     workers = [int(w) for w in args.workers.split(",")]
     sessions = min(args.sessions, 200_000) if args.quick else args.sessions
     exports, campaigns = asyncio.run(
-        run_async(args.quick, workers, sessions, args.latency, args.rows, args.limit, args.only,
-                  args.rate, args.concurrency)
+        run_async(
+            args.quick,
+            workers,
+            sessions,
+            args.latency,
+            args.rows,
+            args.limit,
+            args.only,
+            args.rate,
+            args.concurrency,
+        )
     )
     print(table(exports, campaigns, args.limit))
     return 0
