@@ -60,7 +60,9 @@ def check_newest() -> int:
 
 def check_pinned(path: str) -> int:
     wrong = 0
-    for line in open(path, encoding="utf-8"):
+    with open(path, encoding="utf-8") as lines:
+        specs = list(lines)
+    for line in specs:
         spec = line.split("#", 1)[0].strip()
         if not spec:
             continue

@@ -35,13 +35,19 @@ WORKER = Path(__file__).with_name("arq_worker.py")
 def sample_rows(n: int) -> Iterator[CallRow]:
     """Stand-in for your CSV or CRM query: any (async) iterable of CallRow."""
     for i in range(n):
-        yield CallRow(to=f"+1555{i:07d}", from_="+15555550100",
-                      agent_key="appointments", key=f"patient-{i}")
+        yield CallRow(
+            to=f"+1555{i:07d}", from_="+15555550100", agent_key="appointments", key=f"patient-{i}"
+        )
 
 
 async def run_campaign(redis: ArqRedis, args: argparse.Namespace) -> None:
-    jobs = await enqueue_campaign(redis, sample_rows(args.rows), campaign_id=args.campaign_id,
-                                  shards=args.shards, rate=args.rate)
+    jobs = await enqueue_campaign(
+        redis,
+        sample_rows(args.rows),
+        campaign_id=args.campaign_id,
+        shards=args.shards,
+        rate=args.rate,
+    )
     print(f"enqueued {len(jobs.jobs)} shard jobs for campaign {args.campaign_id!r}")
     await jobs.wait()
     await show_status(redis, args.campaign_id)
@@ -49,8 +55,10 @@ async def run_campaign(redis: ArqRedis, args: argparse.Namespace) -> None:
 
 async def show_status(redis: ArqRedis, campaign_id: str) -> None:
     status = await campaign_status(redis, campaign_id)
-    print(f"campaign {campaign_id!r}: {status.rows} rows, {status.placed} placed, "
-          f"{status.failed} failed, {status.pending} pending")
+    print(
+        f"campaign {campaign_id!r}: {status.rows} rows, {status.placed} placed, "
+        f"{status.failed} failed, {status.pending} pending"
+    )
 
 
 async def run_export(
@@ -76,8 +84,18 @@ async def local_redis() -> AsyncIterator[str]:
         port = sock.getsockname()[1]
     with tempfile.TemporaryDirectory() as data:
         proc = await asyncio.create_subprocess_exec(
-            binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", data,
-            "--appendonly", "yes", "--save", "", stdout=asyncio.subprocess.DEVNULL,
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            data,
+            "--appendonly",
+            "yes",
+            "--save",
+            "",
+            stdout=asyncio.subprocess.DEVNULL,
         )
         try:
             for _ in range(200):  # up in a few ms; wait so the first connection succeeds
@@ -99,12 +117,19 @@ async def demo(args: argparse.Namespace) -> None:
     from voice_async.testing import Emulator
 
     async with Emulator(sessions=1_000, rate_limit=50) as emu, local_redis() as url:
-        env = {**os.environ, "VOICE_ASYNC_REDIS_URL": url, "STATESET_VOICE_API_KEY": emu.api_key,
-               "STATESET_VOICE_BASE_URL": emu.base_url}
+        env = {
+            **os.environ,
+            "VOICE_ASYNC_REDIS_URL": url,
+            "STATESET_VOICE_API_KEY": emu.api_key,
+            "STATESET_VOICE_BASE_URL": emu.base_url,
+        }
         workers = [
             await asyncio.create_subprocess_exec(
-                sys.executable, str(WORKER), env=env,
-                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+                sys.executable,
+                str(WORKER),
+                env=env,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL,
             )
             for _ in range(2)
         ]
@@ -147,8 +172,9 @@ async def main(args: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--demo", action="store_true", help="run everything locally")
     sub = p.add_subparsers(dest="command")
     campaign = sub.add_parser("campaign", help="enqueue a campaign of sample rows")

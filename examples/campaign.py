@@ -51,8 +51,10 @@ async def one_pass(
                 print(f"  ... stopping after {run.summary.total} rows, as a crash would")
                 break
     s = run.summary
-    print(f"  placed {s.placed}, failed {s.failed}, skipped (already done) {s.skipped_done}; "
-          f"{s.attempts} requests")
+    print(
+        f"  placed {s.placed}, failed {s.failed}, skipped (already done) {s.skipped_done}; "
+        f"{s.attempts} requests"
+    )
 
 
 async def main() -> int:

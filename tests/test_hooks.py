@@ -30,7 +30,6 @@ async def _no_wait(delay: float) -> None:
     return None
 
 
-
 @pytest.fixture
 async def emu() -> AsyncIterator[Emulator]:
     async with Emulator() as emulator:

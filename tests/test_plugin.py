@@ -14,7 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-USER_TESTS = '''
+USER_TESTS = """
 import aiohttp
 import pytest
 
@@ -54,21 +54,21 @@ class TestMarkerOnAClass:
 def test_the_plugin_defines_no_generic_names(request, generic):
     with pytest.raises(pytest.FixtureLookupError):
         request.getfixturevalue(generic)
-'''
+"""
 
-AUTO_ONLY = '''
+AUTO_ONLY = """
 
 async def test_unmarked_in_auto_mode(voice_client):
     page = await voice_client.sessions.list(limit=1)
     assert len(page.data) == 0
-'''
+"""
 
 #: pytest-asyncio >= 0.24 itself warns, at configure time and for every
 #: project, when asyncio_default_fixture_loop_scope is unset; under -W error
 #: that stops pytest before any fixture exists. Filtering exactly that warning
 #: shows that voice_async's fixtures do not need the option.
 LOOP_SCOPE_UNSET = (
-    "ignore:The configuration option \"asyncio_default_fixture_loop_scope\" is unset"
+    'ignore:The configuration option "asyncio_default_fixture_loop_scope" is unset'
     ":pytest.PytestDeprecationWarning"
 )
 
@@ -84,7 +84,11 @@ def _env(**extra: str) -> dict[str, str]:
 def _pytest(project: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "error", *args],
-        cwd=project, env=_env(**env), capture_output=True, text=True, timeout=120,
+        cwd=project,
+        env=_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=120,
         check=False,
     )
 
@@ -112,19 +116,21 @@ def test_fixtures_in_a_user_project(tmp_path: Path, mode: str, loop_scope: str |
 
 
 def test_pyproject_configuration_works_too(tmp_path: Path) -> None:
-    (tmp_path / "pyproject.toml").write_text(textwrap.dedent('''
+    (tmp_path / "pyproject.toml").write_text(
+        textwrap.dedent("""
         [tool.pytest.ini_options]
         asyncio_mode = "strict"
         asyncio_default_fixture_loop_scope = "function"
         filterwarnings = ["error"]
-    '''))
+    """)
+    )
     (tmp_path / "test_user.py").write_text(USER_TESTS)
     result = _pytest(tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "5 passed" in result.stdout
 
 
-NO_FIXTURES_CONFTEST = '''
+NO_FIXTURES_CONFTEST = """
 import sys
 
 
@@ -136,12 +142,15 @@ def pytest_collection_finish(session):
     plugin = "voice_async.testing.plugin" in sys.modules
     with open("imports.txt", "w") as out:
         out.write(f"plugin={plugin} heavy={','.join(heavy)}")
-'''
+"""
 
 
 def test_a_project_that_never_uses_the_fixtures_imports_no_aiohttp(tmp_path: Path) -> None:
-    project = _project(tmp_path, "[pytest]\nasyncio_default_fixture_loop_scope = function\n",
-                       "def test_plain():\n    assert True\n")
+    project = _project(
+        tmp_path,
+        "[pytest]\nasyncio_default_fixture_loop_scope = function\n",
+        "def test_plain():\n    assert True\n",
+    )
     (project / "conftest.py").write_text(NO_FIXTURES_CONFTEST)
     result = _pytest(project)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -155,19 +164,37 @@ def test_without_pytest_asyncio_a_fixture_says_what_to_install(tmp_path: Path) -
     hidden = tmp_path / "hide"
     (hidden / "pytest_asyncio").mkdir(parents=True)
     (hidden / "pytest_asyncio" / "__init__.py").write_text(
-        "raise ImportError('pytest-asyncio is not installed')\n")
+        "raise ImportError('pytest-asyncio is not installed')\n"
+    )
     (tmp_path / "proj").mkdir()
     project = _project(tmp_path / "proj", "[pytest]\n", "def test_uses(voice_client):\n    pass\n")
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "error",
-         "-p", "voice_async.testing.plugin"],
-        cwd=project, capture_output=True, text=True, timeout=120, check=False,
-        env={**_env(PYTEST_DISABLE_PLUGIN_AUTOLOAD="1"),
-             "PYTHONPATH": os.pathsep.join([str(hidden), str(ROOT)])},
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-W",
+            "error",
+            "-p",
+            "voice_async.testing.plugin",
+        ],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={
+            **_env(PYTEST_DISABLE_PLUGIN_AUTOLOAD="1"),
+            "PYTHONPATH": os.pathsep.join([str(hidden), str(ROOT)]),
+        },
     )
     assert result.returncode == 1, result.stdout + result.stderr
-    message = ("the voice_client fixture of voice_async needs pytest-asyncio: "
-               "pip install pytest-asyncio")
+    message = (
+        "the voice_client fixture of voice_async needs pytest-asyncio: pip install pytest-asyncio"
+    )
     assert message in result.stdout
     assert "Traceback" not in result.stdout
 

@@ -53,7 +53,6 @@ async def _no_wait(delay: float) -> None:
     return None
 
 
-
 @pytest.fixture
 async def emu() -> AsyncIterator[Emulator]:
     async with Emulator(sessions=30, seed=3) as emulator:

@@ -342,7 +342,6 @@ def explain(decoder: Decoder, payload: object) -> str | None:
     return None
 
 
-
 def _as_dict(cls: type[Any]) -> Check:
     def as_dict(value: object) -> dict[str, Any]:
         if isinstance(value, Mapping):

@@ -27,8 +27,6 @@ from .conftest import no_wait
 CALL = {"to": "+15555555678", "from_": "+15555551234", "agent_key": "support_primary"}
 
 
-
-
 @pytest.fixture
 async def emu() -> AsyncIterator[Emulator]:
     async with Emulator() as emulator:

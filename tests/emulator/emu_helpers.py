@@ -57,9 +57,7 @@ class Reply:
         return dict(body["error"])
 
 
-async def request(
-    http: aiohttp.ClientSession, method: str, url: str, **kwargs: Any
-) -> Reply:
+async def request(http: aiohttp.ClientSession, method: str, url: str, **kwargs: Any) -> Reply:
     async with http.request(method, url, **kwargs) as response:
         return Reply(response.status, response.headers, await response.read())
 
@@ -78,8 +76,7 @@ async def place_call(
     payload = CALL if body is None else body
     data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
     sent["content-type"] = "application/json"
-    return await request(http, "POST", f"{emu.base_url}/api/v1/make-call", data=data,
-                         headers=sent)
+    return await request(http, "POST", f"{emu.base_url}/api/v1/make-call", data=data, headers=sent)
 
 
 def events_url(emu: Emulator, session_id: str, after_seq: int | None = None) -> str:

@@ -19,7 +19,10 @@ def config_url(emu: Emulator, tenant_id: str | None = None) -> str:
 
 
 async def put(
-    http: aiohttp.ClientSession, emu: Emulator, body: Any, headers: dict[str, str] | None = None,
+    http: aiohttp.ClientSession,
+    emu: Emulator,
+    body: Any,
+    headers: dict[str, str] | None = None,
     tenant_id: str | None = None,
 ) -> Reply:
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
@@ -31,8 +34,16 @@ async def test_default_config(emu: Emulator, http: aiohttp.ClientSession) -> Non
     reply = await request(http, "GET", config_url(emu), headers=admin(emu))
     assert reply.status == 200
     config = reply.json()
-    assert set(config) == {"tenant_id", "model", "voice", "system_prompt_key", "temperature",
-                           "max_call_seconds", "version", "updated_at"}
+    assert set(config) == {
+        "tenant_id",
+        "model",
+        "voice",
+        "system_prompt_key",
+        "temperature",
+        "max_call_seconds",
+        "version",
+        "updated_at",
+    }
     assert (config["tenant_id"], config["version"]) == (emu.tenant_id, 1)
     assert ISO_SECONDS.fullmatch(config["updated_at"])
     assert reply.headers["ETag"] == '"1"'
@@ -50,7 +61,11 @@ async def test_default_config(emu: Emulator, http: aiohttp.ClientSession) -> Non
 )
 @pytest.mark.parametrize("method", ["GET", "PUT"])
 async def test_admin_auth(
-    emu: Emulator, http: aiohttp.ClientSession, headers: Any, status: int, type_: str,
+    emu: Emulator,
+    http: aiohttp.ClientSession,
+    headers: Any,
+    status: int,
+    type_: str,
     method: str,
 ) -> None:
     if headers == "bearer":
@@ -81,7 +96,10 @@ async def test_put_updates_and_bumps_the_version(
     assert reply.status == 200
     config = reply.json()
     assert (config["voice"], config["temperature"], config["max_call_seconds"]) == (
-        "verse", 1.0, 600)
+        "verse",
+        1.0,
+        600,
+    )
     assert config["model"] == "gpt-realtime"
     assert config["version"] == 2
     assert reply.headers["ETag"] == '"2"'
@@ -90,9 +108,7 @@ async def test_put_updates_and_bumps_the_version(
 
 
 @pytest.mark.parametrize("form", ["{v}", '"{v}"', 'W/"{v}"', " {v} "])
-async def test_if_match_forms(
-    emu: Emulator, http: aiohttp.ClientSession, form: str
-) -> None:
+async def test_if_match_forms(emu: Emulator, http: aiohttp.ClientSession, form: str) -> None:
     for version in (1, 2):
         headers = {**admin(emu), "If-Match": form.format(v=version)}
         reply = await put(http, emu, {"model": f"m{version}"}, headers)
@@ -115,8 +131,9 @@ async def test_stale_if_match_is_409_version_conflict(
 
 async def test_racing_writers_one_wins(emu: Emulator, http: aiohttp.ClientSession) -> None:
     headers = {**admin(emu), "If-Match": '"1"'}
-    replies = await asyncio.gather(put(http, emu, {"voice": "a"}, headers),
-                                   put(http, emu, {"voice": "b"}, headers))
+    replies = await asyncio.gather(
+        put(http, emu, {"voice": "a"}, headers), put(http, emu, {"voice": "b"}, headers)
+    )
     assert sorted(r.status for r in replies) == [200, 409]
 
 

@@ -23,8 +23,16 @@ from .emu_helpers import (
     request,
 )
 
-EVENT_TYPES = {"session.started", "session.status", "transcript.partial", "transcript.final",
-               "agent.response", "tool.call", "tool.result", "session.ended"}
+EVENT_TYPES = {
+    "session.started",
+    "session.status",
+    "transcript.partial",
+    "transcript.final",
+    "agent.response",
+    "tool.call",
+    "tool.result",
+    "session.ended",
+}
 
 
 async def test_a_placed_call_streams_its_lifecycle_then_closes_1000(
@@ -40,8 +48,12 @@ async def test_a_placed_call_streams_its_lifecycle_then_closes_1000(
         assert f["type"] in EVENT_TYPES
         assert ISO_MILLIS.fullmatch(f["ts"])
     types = [f["type"] for f in frames]
-    assert frames[0]["data"] == {"direction": "outbound", "to": "+15555555678",
-                                 "from": "+15555551234", "agent_key": "support_primary"}
+    assert frames[0]["data"] == {
+        "direction": "outbound",
+        "to": "+15555555678",
+        "from": "+15555551234",
+        "agent_key": "support_primary",
+    }
     statuses = [f["data"]["status"] for f in frames if f["type"] == "session.status"]
     assert statuses == ["ringing", "in_progress", "completed"]
     assert {"transcript.partial", "transcript.final", "agent.response"} <= set(types)
@@ -142,15 +154,18 @@ async def test_handshake_response_carries_a_request_id(emu: Emulator) -> None:
 async def test_seeded_sessions_replay_a_finished_call(
     emu: Emulator, http: aiohttp.ClientSession
 ) -> None:
-    reply = await request(http, "GET", f"{emu.base_url}/api/v1/voice-sessions?limit=100",
-                          headers=auth(emu))
+    reply = await request(
+        http, "GET", f"{emu.base_url}/api/v1/voice-sessions?limit=100", headers=auth(emu)
+    )
     for session in reply.json()["data"][:12]:
         frames, code = await read_events(http, emu, session["id"])
         assert code == 1000
         assert [f["seq"] for f in frames] == list(range(1, len(frames) + 1))
         assert frames[0]["type"] == "session.started"
-        assert frames[-1]["data"] == {"status": session["status"],
-                                      "duration_seconds": session["duration_seconds"]}
+        assert frames[-1]["data"] == {
+            "status": session["status"],
+            "duration_seconds": session["duration_seconds"],
+        }
         assert [f["ts"] for f in frames] == sorted(f["ts"] for f in frames)
         again, _ = await read_events(http, emu, session["id"], after_seq=2)
         assert again == frames[2:]

@@ -17,8 +17,9 @@ CONNECTION_ERRORS = (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError)
 
 
 async def list_once(http: aiohttp.ClientSession, emu: Emulator, **kwargs: object) -> Reply:
-    return await request(http, "GET", f"{emu.base_url}/api/v1/voice-sessions?limit=2",
-                         headers=auth(emu), **kwargs)
+    return await request(
+        http, "GET", f"{emu.base_url}/api/v1/voice-sessions?limit=2", headers=auth(emu), **kwargs
+    )
 
 
 async def outcome(http: aiohttp.ClientSession, emu: Emulator) -> str:
@@ -221,15 +222,21 @@ async def test_a_hung_call_that_the_client_abandons_places_nothing(
 ) -> None:
     emu.faults.script("hang", route="make_call")
     with pytest.raises(asyncio.TimeoutError):
-        async with http.post(f"{emu.base_url}/api/v1/make-call", json={
-            "to": "+15555555678", "from": "+15555551234", "agent_key": "a"},
-                headers={**auth(emu), "Idempotency-Key": "retry-3"},
-                timeout=aiohttp.ClientTimeout(total=0.2)):
+        async with http.post(
+            f"{emu.base_url}/api/v1/make-call",
+            json={"to": "+15555555678", "from": "+15555551234", "agent_key": "a"},
+            headers={**auth(emu), "Idempotency-Key": "retry-3"},
+            timeout=aiohttp.ClientTimeout(total=0.2),
+        ):
             pass
     deadline = time.perf_counter() + 2
     while True:  # the server notices the disconnect asynchronously
-        reply = await place_call(http, emu, {"to": "+15555555678", "from": "+15555551234",
-                                             "agent_key": "a"}, key="retry-3")
+        reply = await place_call(
+            http,
+            emu,
+            {"to": "+15555555678", "from": "+15555551234", "agent_key": "a"},
+            key="retry-3",
+        )
         if reply.status != 409 or time.perf_counter() > deadline:
             break
         assert reply.error()["type"] == "idempotency_in_progress"

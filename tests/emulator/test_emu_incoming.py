@@ -12,8 +12,13 @@ from voice_async.testing._app import _stream_url
 
 from .emu_helpers import auth, read_events, request
 
-FORM = {"CallSid": "CA" + "a" * 32, "From": "+15555550999", "To": "+15555551234",
-        "AccountSid": "AC" + "b" * 32, "CallStatus": "ringing"}
+FORM = {
+    "CallSid": "CA" + "a" * 32,
+    "From": "+15555550999",
+    "To": "+15555551234",
+    "AccountSid": "AC" + "b" * 32,
+    "CallStatus": "ringing",
+}
 TWIML = re.compile(
     r'<\?xml version="1\.0" encoding="UTF-8"\?><Response><Connect>'
     r'<Stream url="ws://127\.0\.0\.1:(\d+)/api/v1/media-stream/(vs_[0-9A-Z]{26})"/>'
@@ -21,9 +26,9 @@ TWIML = re.compile(
 )
 
 
-async def post_form(http: aiohttp.ClientSession, emu: Emulator, form: dict[str, str]) -> tuple[
-    int, str, str
-]:
+async def post_form(
+    http: aiohttp.ClientSession, emu: Emulator, form: dict[str, str]
+) -> tuple[int, str, str]:
     reply = await request(http, "POST", f"{emu.base_url}/api/v1/incoming-call", data=form)
     return reply.status, reply.headers["Content-Type"], reply.text
 
@@ -37,11 +42,15 @@ async def test_incoming_call_answers_twiml_and_creates_an_inbound_session(
     assert match is not None, body
     assert int(match.group(1)) == emu.port
     session_id = match.group(2)
-    reply = await request(http, "GET", f"{emu.base_url}/api/v1/voice-sessions/{session_id}",
-                          headers=auth(emu))
+    reply = await request(
+        http, "GET", f"{emu.base_url}/api/v1/voice-sessions/{session_id}", headers=auth(emu)
+    )
     session = reply.json()
     assert (session["direction"], session["to"], session["from"]) == (
-        "inbound", FORM["To"], FORM["From"])
+        "inbound",
+        FORM["To"],
+        FORM["From"],
+    )
     assert (session["call_sid"], session["agent_key"]) == (FORM["CallSid"], "inbound_default")
     assert session["metadata"] == {"account_sid": FORM["AccountSid"]}
     assert emu.stats.inbound_calls == 1
@@ -75,9 +84,7 @@ async def test_missing_fields_are_400(
     assert emu.stats.inbound_calls == 0
 
 
-async def test_a_json_body_is_not_a_twilio_form(
-    emu: Emulator, http: aiohttp.ClientSession
-) -> None:
+async def test_a_json_body_is_not_a_twilio_form(emu: Emulator, http: aiohttp.ClientSession) -> None:
     reply = await request(http, "POST", f"{emu.base_url}/api/v1/incoming-call", json=FORM)
     assert reply.status == 400
     assert reply.error()["param"] == "CallSid"
@@ -85,6 +92,8 @@ async def test_a_json_body_is_not_a_twilio_form(
 
 def test_stream_url_follows_the_base_url_scheme() -> None:
     assert _stream_url("https://voice.example", "vs_1") == (
-        "wss://voice.example/api/v1/media-stream/vs_1")
+        "wss://voice.example/api/v1/media-stream/vs_1"
+    )
     assert _stream_url("http://127.0.0.1:9", "vs_1") == (
-        "ws://127.0.0.1:9/api/v1/media-stream/vs_1")
+        "ws://127.0.0.1:9/api/v1/media-stream/vs_1"
+    )

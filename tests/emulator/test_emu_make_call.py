@@ -31,14 +31,25 @@ async def test_placed_call_has_the_contract_shape(
     assert reply.status == 201
     assert reply.headers["Content-Type"].startswith("application/json")
     call = reply.json()
-    assert set(call) == {"session_id", "call_sid", "status", "to", "from", "agent_key",
-                         "created_at", "metadata"}
+    assert set(call) == {
+        "session_id",
+        "call_sid",
+        "status",
+        "to",
+        "from",
+        "agent_key",
+        "created_at",
+        "metadata",
+    }
     assert SESSION_ID.fullmatch(call["session_id"])
     assert CALL_SID.fullmatch(call["call_sid"])
     assert ISO_SECONDS.fullmatch(call["created_at"])
     assert call["status"] == "queued"
-    assert (call["to"], call["from"], call["agent_key"]) == (CALL["to"], CALL["from"],
-                                                             CALL["agent_key"])
+    assert (call["to"], call["from"], call["agent_key"]) == (
+        CALL["to"],
+        CALL["from"],
+        CALL["agent_key"],
+    )
     assert call["metadata"] == {"order_id": "A-1001"}
     assert emu.stats.calls_placed == 1
     session = emu.session(call["session_id"])
@@ -50,8 +61,12 @@ async def test_placed_call_has_the_contract_shape(
 
 @pytest.mark.parametrize(
     "headers",
-    [{}, {"Authorization": "Bearer sk_wrong"}, {"Authorization": "Basic abc"},
-     {"Authorization": "Bearer "}],
+    [
+        {},
+        {"Authorization": "Bearer sk_wrong"},
+        {"Authorization": "Basic abc"},
+        {"Authorization": "Bearer "},
+    ],
     ids=["missing", "wrong", "basic", "empty"],
 )
 async def test_bad_auth_is_401(
@@ -134,8 +149,11 @@ async def test_edge_valid_bodies_are_accepted(
 async def test_unknown_agent_key_is_422(emu: Emulator, http: aiohttp.ClientSession) -> None:
     reply = await place_call(http, emu, _call(agent_key="unknown_agent"))
     assert reply.status == 422
-    assert reply.error() == {"type": "validation_error", "param": "agent_key",
-                             "message": "unknown agent_key 'unknown_agent'"}
+    assert reply.error() == {
+        "type": "validation_error",
+        "param": "agent_key",
+        "message": "unknown agent_key 'unknown_agent'",
+    }
     assert emu.stats.calls_placed == 0
 
 
@@ -226,15 +244,18 @@ async def test_lifecycle_updates_the_session(emu: Emulator, http: aiohttp.Client
     session_id = (await place_call(http, emu)).json()["session_id"]
     frames, code = await read_events(http, emu, session_id)
     assert code == 1000
-    reply = await request(http, "GET", f"{emu.base_url}/api/v1/voice-sessions/{session_id}",
-                          headers=auth(emu))
+    reply = await request(
+        http, "GET", f"{emu.base_url}/api/v1/voice-sessions/{session_id}", headers=auth(emu)
+    )
     session = reply.json()
     assert session["status"] == "completed"
     assert ISO_SECONDS.fullmatch(session["started_at"])
     assert ISO_SECONDS.fullmatch(session["ended_at"])
     assert isinstance(session["duration_seconds"], int)
-    assert frames[-1]["data"] == {"status": "completed",
-                                  "duration_seconds": session["duration_seconds"]}
+    assert frames[-1]["data"] == {
+        "status": "completed",
+        "duration_seconds": session["duration_seconds"],
+    }
 
 
 async def test_emulator_outcome_metadata_picks_the_ending(
@@ -243,8 +264,12 @@ async def test_emulator_outcome_metadata_picks_the_ending(
     body = _call(metadata={"emulator_outcome": "no_answer"})
     session_id = (await place_call(http, emu, body)).json()["session_id"]
     frames, _ = await read_events(http, emu, session_id)
-    assert [f["type"] for f in frames] == ["session.started", "session.status",
-                                          "session.status", "session.ended"]
+    assert [f["type"] for f in frames] == [
+        "session.started",
+        "session.status",
+        "session.status",
+        "session.ended",
+    ]
     assert frames[-1]["data"] == {"status": "no_answer", "duration_seconds": 0}
     session = emu.session(session_id)
     assert session is not None

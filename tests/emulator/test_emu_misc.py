@@ -42,8 +42,13 @@ async def test_unknown_path_and_wrong_method(emu: Emulator, http: aiohttp.Client
 
 async def test_oversized_body_is_413(emu: Emulator, http: aiohttp.ClientSession) -> None:
     body = io.BytesIO(b"{" + b" " * (2 * 1024 * 1024) + b"}")
-    reply = await request(http, "POST", f"{emu.base_url}/api/v1/make-call", data=body,
-                          headers={**auth(emu), "content-type": "application/json"})
+    reply = await request(
+        http,
+        "POST",
+        f"{emu.base_url}/api/v1/make-call",
+        data=body,
+        headers={**auth(emu), "content-type": "application/json"},
+    )
     assert reply.status == 413
     assert reply.error()["type"] == "invalid_request"
     assert REQUEST_ID.fullmatch(reply.headers["x-request-id"])
@@ -57,8 +62,11 @@ def _sweep(emu: Emulator) -> list[tuple[str, str, dict[str, Any]]]:
     return [
         ("POST", "/api/v1/make-call", {"json": call, "headers": auth(emu)}),
         ("POST", "/api/v1/make-call", {"json": call}),
-        ("POST", "/api/v1/make-call", {"json": {**call, "agent_key": "unknown"},
-                                       "headers": auth(emu)}),
+        (
+            "POST",
+            "/api/v1/make-call",
+            {"json": {**call, "agent_key": "unknown"}, "headers": auth(emu)},
+        ),
         ("GET", "/api/v1/voice-sessions", {"headers": auth(emu)}),
         ("GET", "/api/v1/voice-sessions?limit=0", {"headers": auth(emu)}),
         ("GET", f"/api/v1/voice-sessions/{sid}", {"headers": auth(emu)}),
@@ -89,8 +97,16 @@ async def test_every_answer_has_a_request_id(emu: Emulator, http: aiohttp.Client
     assert len(seen) == len(_sweep(emu))
     assert statuses == {200, 201, 400, 401, 403, 404, 409, 422}
     assert set(emu.stats.requests) == {
-        "make_call", "list_sessions", "get_session", "events", "incoming_call",
-        "get_runtime_config", "put_runtime_config", "healthz", "unknown"}
+        "make_call",
+        "list_sessions",
+        "get_session",
+        "events",
+        "incoming_call",
+        "get_runtime_config",
+        "put_runtime_config",
+        "healthz",
+        "unknown",
+    }
     assert emu.stats.requests["make_call"] == 3
     assert emu.stats.calls_placed == 1
     assert emu.stats.inbound_calls == 1
@@ -164,8 +180,14 @@ async def test_cli_runs_in_the_foreground_until_a_signal(
     if given_key:
         args += ["--api-key", "sk_test_given_key_9876"]
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "voice_async.testing", *args, env=_env(),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "voice_async.testing",
+        *args,
+        env=_env(),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     assert proc.stdout is not None
     banner = []
     try:
@@ -185,8 +207,12 @@ async def test_cli_runs_in_the_foreground_until_a_signal(
         else:
             assert api_key
             key = api_key.group(1)
-        reply = await request(http, "GET", base_url.group(1) + "/api/v1/voice-sessions",
-                              headers={"Authorization": f"Bearer {key}"})
+        reply = await request(
+            http,
+            "GET",
+            base_url.group(1) + "/api/v1/voice-sessions",
+            headers={"Authorization": f"Bearer {key}"},
+        )
         assert reply.json()["total"] == 5
     finally:
         proc.send_signal(signum)

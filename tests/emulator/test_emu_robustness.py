@@ -24,13 +24,20 @@ WS_UPGRADE = (
 
 
 def http_request(
-    method: str, target: bytes | str, headers: bytes | str = b"", body: bytes = b"",
-    *, close: bool = True,
+    method: str,
+    target: bytes | str,
+    headers: bytes | str = b"",
+    body: bytes = b"",
+    *,
+    close: bool = True,
 ) -> bytes:
     raw_target = target.encode() if isinstance(target, str) else target
     raw_headers = headers.encode() if isinstance(headers, str) else headers
     head = b"%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n" % (
-        method.encode(), raw_target, len(body))
+        method.encode(),
+        raw_target,
+        len(body),
+    )
     if close:
         head += b"Connection: close\r\n"
     return head + raw_headers + b"\r\n" + body
@@ -75,28 +82,60 @@ def _admin(emu: Emulator) -> str:
 CONFIG = "/api/v1/admin/tenants/tn_emulator/runtime-config"
 CASES: dict[str, Any] = {
     "limit": lambda e: ("GET", f"/api/v1/voice-sessions?limit={BIG}", _tenant(e), b"", "limit"),
-    "offset": lambda e: ("GET", f"/api/v1/voice-sessions?offset={BIG}", _tenant(e), b"",
-                         "offset"),
-    "after_seq": lambda e: ("GET", f"/api/v1/voice-sessions/vs_x/events?after_seq={BIG}",
-                            _tenant(e) + WS_UPGRADE, b"", "after_seq", False),
-    "if_match": lambda e: ("PUT", CONFIG, _admin(e) + f"If-Match: {BIG}\r\n",
-                           b'{"voice": "verse"}', "If-Match"),
-    "deep_json_call": lambda e: ("POST", "/api/v1/make-call",
-                                 _tenant(e) + "Content-Type: application/json\r\n",
-                                 b"[" * 100_000 + b"]" * 100_000, None),
+    "offset": lambda e: ("GET", f"/api/v1/voice-sessions?offset={BIG}", _tenant(e), b"", "offset"),
+    "after_seq": lambda e: (
+        "GET",
+        f"/api/v1/voice-sessions/vs_x/events?after_seq={BIG}",
+        _tenant(e) + WS_UPGRADE,
+        b"",
+        "after_seq",
+        False,
+    ),
+    "if_match": lambda e: (
+        "PUT",
+        CONFIG,
+        _admin(e) + f"If-Match: {BIG}\r\n",
+        b'{"voice": "verse"}',
+        "If-Match",
+    ),
+    "deep_json_call": lambda e: (
+        "POST",
+        "/api/v1/make-call",
+        _tenant(e) + "Content-Type: application/json\r\n",
+        b"[" * 100_000 + b"]" * 100_000,
+        None,
+    ),
     "deep_json_config": lambda e: ("PUT", CONFIG, _admin(e), b'{"a":' * 100_000, None),
     "lone_surrogate_metadata": lambda e: (
-        "POST", "/api/v1/make-call", _tenant(e) + "Content-Type: application/json\r\n",
+        "POST",
+        "/api/v1/make-call",
+        _tenant(e) + "Content-Type: application/json\r\n",
         b'{"to": "+15555555678", "from": "+15555551234", "agent_key": "a",'
-        b' "metadata": {"note": "\\ud800"}}', "metadata"),
-    "non_ascii_bearer": lambda e: ("GET", "/api/v1/voice-sessions",
-                                   b"Authorization: Bearer \xff\xfe\xe9\x80\r\n", b"", None),
-    "non_ascii_admin_key": lambda e: ("GET", CONFIG, b"x-admin-key: \xff\xe9\x80\r\n", b"",
-                                      None),
-    "raw_utf8_path": lambda e: ("GET", "/api/v1/voice-sessions/vs_é😀".encode(), _tenant(e),
-                                b"", None),
-    "raw_utf8_tenant": lambda e: ("GET", "/api/v1/admin/tenants/tén/runtime-config".encode(),
-                                  _admin(e), b"", None),
+        b' "metadata": {"note": "\\ud800"}}',
+        "metadata",
+    ),
+    "non_ascii_bearer": lambda e: (
+        "GET",
+        "/api/v1/voice-sessions",
+        b"Authorization: Bearer \xff\xfe\xe9\x80\r\n",
+        b"",
+        None,
+    ),
+    "non_ascii_admin_key": lambda e: ("GET", CONFIG, b"x-admin-key: \xff\xe9\x80\r\n", b"", None),
+    "raw_utf8_path": lambda e: (
+        "GET",
+        "/api/v1/voice-sessions/vs_é😀".encode(),
+        _tenant(e),
+        b"",
+        None,
+    ),
+    "raw_utf8_tenant": lambda e: (
+        "GET",
+        "/api/v1/admin/tenants/tén/runtime-config".encode(),
+        _admin(e),
+        b"",
+        None,
+    ),
 }
 
 
@@ -104,7 +143,8 @@ CASES: dict[str, Any] = {
 async def test_absurd_input_gets_a_contract_4xx(emu: Emulator, case: str) -> None:
     method, target, headers, body, param, *close = CASES[case](emu)
     status, reply_headers, reply = await exchange(
-        emu, http_request(method, target, headers, body, close=not close))
+        emu, http_request(method, target, headers, body, close=not close)
+    )
     error = contract_error(status, reply_headers, reply)
     if param is not None:
         assert error["param"] == param
@@ -112,8 +152,9 @@ async def test_absurd_input_gets_a_contract_4xx(emu: Emulator, case: str) -> Non
 
 
 async def test_non_ascii_keys_are_refused_as_unauthenticated(emu: Emulator) -> None:
-    status, headers, body = await exchange(emu, http_request(
-        "GET", "/api/v1/voice-sessions", b"Authorization: Bearer \xff\xfe\r\n"))
+    status, headers, body = await exchange(
+        emu, http_request("GET", "/api/v1/voice-sessions", b"Authorization: Bearer \xff\xfe\r\n")
+    )
     assert status == 401
     assert contract_error(status, headers, body)["type"] == "authentication_error"
 
@@ -127,6 +168,7 @@ async def test_the_server_still_answers_after_the_barrage(emu: Emulator) -> None
 
 
 # -- slow and idle connections ------------------------------------------------
+
 
 async def _closed_by_server(reader: asyncio.StreamReader, within: float) -> bytes:
     """Everything the server sends until it closes; fails if it does not close.
@@ -169,7 +211,7 @@ async def test_a_head_sent_one_byte_at_a_time_is_cut_off() -> None:
     async with _raw_connection(read_timeout=0.3) as (_, reader, writer):
         closed = asyncio.ensure_future(_closed_by_server(reader, 15))
         while not closed.done() and sent < len(endless):
-            writer.write(endless[sent:sent + 1])
+            writer.write(endless[sent : sent + 1])
             sent += 1
             await asyncio.sleep(0.01)
         assert await closed == b""  # no answer at all, just closed
@@ -178,8 +220,9 @@ async def test_a_head_sent_one_byte_at_a_time_is_cut_off() -> None:
 
 async def test_a_body_sent_too_slowly_gets_408() -> None:
     async with _raw_connection(read_timeout=0.3) as (emu, reader, writer):
-        head = http_request("POST", "/api/v1/make-call",
-                            _tenant(emu) + "Content-Type: application/json\r\n", b"")
+        head = http_request(
+            "POST", "/api/v1/make-call", _tenant(emu) + "Content-Type: application/json\r\n", b""
+        )
         head = head.replace(b"Content-Length: 0", b"Content-Length: 100")
         writer.write(head + b'{"to": ')  # and nothing more
         status, headers, body = await read_response(reader)
@@ -206,10 +249,12 @@ async def test_a_fast_client_is_not_affected_by_the_head_deadline() -> None:
 
 # -- the unauthenticated webhook ----------------------------------------------
 
+
 def _incoming(call_sid: str) -> bytes:
     form = f"CallSid={call_sid}&From=%2B15555550001&To=%2B15555550002".encode()
-    return http_request("POST", "/api/v1/incoming-call",
-                        "Content-Type: application/x-www-form-urlencoded\r\n", form)
+    return http_request(
+        "POST", "/api/v1/incoming-call", "Content-Type: application/x-www-form-urlencoded\r\n", form
+    )
 
 
 async def test_an_incoming_call_flood_is_bounded() -> None:

@@ -59,8 +59,9 @@ async def test_a_filtered_page_scans_only_new_or_changed_rows(counted: _Counted)
         completed = ListQuery(limit=10, filter=SessionFilter(status="completed"))
         first = emu._state.sessions.page(completed)
         assert counted.calls == 5_000
-        again = emu._state.sessions.page(ListQuery(limit=10, offset=10,
-                                                   filter=SessionFilter(status="completed")))
+        again = emu._state.sessions.page(
+            ListQuery(limit=10, offset=10, filter=SessionFilter(status="completed"))
+        )
         assert counted.calls == 5_000  # cached: no rescan
         assert again.total == first.total
         emu.insert_sessions(7)

@@ -16,11 +16,14 @@ from .emu_helpers import ISO_SECONDS, SESSION_ID, auth, place_call, request
 STATUSES = {"completed", "failed", "canceled", "no_answer", "busy"}
 
 
-async def list_sessions(
-    http: aiohttp.ClientSession, emu: Emulator, **params: Any
-) -> Any:
-    reply = await request(http, "GET", f"{emu.base_url}/api/v1/voice-sessions",
-                          params={k: str(v) for k, v in params.items()}, headers=auth(emu))
+async def list_sessions(http: aiohttp.ClientSession, emu: Emulator, **params: Any) -> Any:
+    reply = await request(
+        http,
+        "GET",
+        f"{emu.base_url}/api/v1/voice-sessions",
+        params={k: str(v) for k, v in params.items()},
+        headers=auth(emu),
+    )
     assert reply.status == 200, reply.text
     return reply.json()
 
@@ -66,9 +69,21 @@ async def test_pages_that_do_not_divide_the_total(
 
 async def test_session_shape(emu: Emulator, http: aiohttp.ClientSession) -> None:
     for session in await all_sessions(http, emu):
-        assert set(session) == {"id", "tenant_id", "status", "direction", "to", "from",
-                                "agent_key", "created_at", "started_at", "ended_at",
-                                "duration_seconds", "call_sid", "metadata"}
+        assert set(session) == {
+            "id",
+            "tenant_id",
+            "status",
+            "direction",
+            "to",
+            "from",
+            "agent_key",
+            "created_at",
+            "started_at",
+            "ended_at",
+            "duration_seconds",
+            "call_sid",
+            "metadata",
+        }
         assert SESSION_ID.fullmatch(session["id"])
         assert session["status"] in STATUSES
         assert session["direction"] in {"inbound", "outbound"}
@@ -120,8 +135,9 @@ async def test_limit_bounds_are_accepted(
 async def test_bad_queries_are_400(
     emu: Emulator, http: aiohttp.ClientSession, query: str, param: str
 ) -> None:
-    reply = await request(http, "GET", f"{emu.base_url}/api/v1/voice-sessions?{query}",
-                          headers=auth(emu))
+    reply = await request(
+        http, "GET", f"{emu.base_url}/api/v1/voice-sessions?{query}", headers=auth(emu)
+    )
     assert reply.status == 400
     assert reply.error()["type"] == "invalid_request"
     assert reply.error()["param"] == param
@@ -135,8 +151,13 @@ async def test_list_needs_auth(emu: Emulator, http: aiohttp.ClientSession) -> No
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("status", "completed"), ("status", "busy"), ("direction", "inbound"),
-     ("direction", "outbound"), ("agent_key", "support_primary")],
+    [
+        ("status", "completed"),
+        ("status", "busy"),
+        ("direction", "inbound"),
+        ("direction", "outbound"),
+        ("agent_key", "support_primary"),
+    ],
 )
 async def test_attribute_filters(
     emu: Emulator, http: aiohttp.ClientSession, name: str, value: str
@@ -156,8 +177,9 @@ async def test_time_filters_are_exclusive(emu: Emulator, http: aiohttp.ClientSes
     assert before == everything[21:]
     assert after == everything[:20]
     low, high = everything[40]["created_at"], everything[10]["created_at"]
-    between = await all_sessions(http, emu, created_after=low, created_before=high,
-                                 direction="outbound")
+    between = await all_sessions(
+        http, emu, created_after=low, created_before=high, direction="outbound"
+    )
     assert between == [s for s in everything[11:40] if s["direction"] == "outbound"]
     # Offsets and naive timestamps are understood too.
     naive = pivot.rstrip("Z")
@@ -265,8 +287,16 @@ async def test_a_million_sessions_start_instantly(http: aiohttp.ClientSession) -
 
 async def test_seeded_data_depends_only_on_the_seed(http: aiohttp.ClientSession) -> None:
     def stable(sessions: list[Any]) -> list[Any]:
-        keep = ("status", "direction", "to", "from", "agent_key", "duration_seconds",
-                "call_sid", "metadata")
+        keep = (
+            "status",
+            "direction",
+            "to",
+            "from",
+            "agent_key",
+            "duration_seconds",
+            "call_sid",
+            "metadata",
+        )
         return [tuple(s[k] for k in keep) for s in sessions]
 
     pages = []

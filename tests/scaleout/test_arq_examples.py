@@ -17,7 +17,10 @@ def test_enqueue_demo_runs_everything_locally() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("STATESET_", "VOICE_ASYNC"))}
     done = subprocess.run(
         [sys.executable, str(EXAMPLES / "arq_enqueue.py"), "--demo"],
-        env=env, capture_output=True, text=True, timeout=180,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
@@ -31,6 +34,8 @@ def test_enqueue_demo_runs_everything_locally() -> None:
 def test_enqueue_needs_a_command() -> None:
     done = subprocess.run(
         [sys.executable, str(EXAMPLES / "arq_enqueue.py")],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 2 and "give a command, or --demo" in done.stderr

@@ -29,8 +29,11 @@ from ._procs import RedisServer, Workers
 def rows(n: int, start: int = 0) -> Iterator[CallRow]:
     for i in range(start, start + n):
         yield CallRow(
-            to=f"+1555{i:07d}", from_="+15555550100", agent_key="appointments",
-            metadata={"n": i}, key=f"row-{i}",
+            to=f"+1555{i:07d}",
+            from_="+15555550100",
+            agent_key="appointments",
+            metadata={"n": i},
+            key=f"row-{i}",
         )
 
 
@@ -95,9 +98,7 @@ async def test_four_shards_three_workers_every_row_once_within_the_rate(
     assert sum(emulator.limits.rejected.values()) == 0
     status = await campaign_status(arq_redis, "spring")
     assert (status.placed, status.failed, status.pending) == (500, 0, 0)
-    assert sorted(s["rows"] for s in status.shards) == sorted(
-        s["placed"] for s in status.shards
-    )
+    assert sorted(s["rows"] for s in status.shards) == sorted(s["placed"] for s in status.shards)
     ids = await session_ids(arq_redis, "spring", 4)
     assert len(set(ids)) == 500
 
@@ -174,9 +175,7 @@ async def test_redis_restart_mid_campaign_resumes_without_losing_rows(
     assert emulator.stats.calls_placed == 600
 
 
-async def test_lost_redis_data_fails_loudly(
-    arq_redis: ArqRedis, client: AsyncVoiceClient
-) -> None:
+async def test_lost_redis_data_fails_loudly(arq_redis: ArqRedis, client: AsyncVoiceClient) -> None:
     await store_rows(arq_redis, "gone", rows(20), shards=2)
     await arq_redis.flushall()  # what a Redis without persistence does on restart
     with pytest.raises(CampaignStateLostError, match="has no rows in Redis"):

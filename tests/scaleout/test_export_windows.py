@@ -32,9 +32,20 @@ async def single_export(emulator: Any, out: Path, created_before: str, *extra: s
     env = {k: v for k, v in os.environ.items() if not k.startswith("STATESET_")}
     env.update(STATESET_VOICE_BASE_URL=emulator.base_url, STATESET_VOICE_API_KEY=emulator.api_key)
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "voice_async", "sessions", "export", "--out", str(out),
-        "--created-before", created_before, "--no-progress", *extra,
-        env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "voice_async",
+        "sessions",
+        "export",
+        "--out",
+        str(out),
+        "--created-before",
+        created_before,
+        "--no-progress",
+        *extra,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
     )
     _, err = await proc.communicate()
     assert proc.returncode == 0, err.decode()
@@ -99,8 +110,13 @@ async def test_csv_parts_merge_to_the_single_process_export(
     out = tmp_path / "merged.csv"
     merge_parts(parts, out)
     reference = await single_export(
-        emulator, tmp_path / "single.csv", plan.created_before, "--direction", "outbound",
-        "--page-size", "50",
+        emulator,
+        tmp_path / "single.csv",
+        plan.created_before,
+        "--direction",
+        "outbound",
+        "--page-size",
+        "50",
     )
     assert out.read_bytes() == reference
     assert reference.count(b"\n") == plan.total + 1 and plan.total < 777

@@ -31,8 +31,16 @@ async def redis(redis_server: RedisServer) -> AsyncIterator[Redis]:
 
 async def hammer(url: str, name: str, rate: float, burst: float, seconds: float) -> list[float]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, str(HAMMER), url, name, str(rate), str(burst), str(seconds), "16",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        str(HAMMER),
+        url,
+        name,
+        str(rate),
+        str(burst),
+        str(seconds),
+        "16",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await proc.communicate()
     assert proc.returncode == 0, err.decode()
@@ -80,9 +88,7 @@ async def test_one_429_pauses_every_worker_and_cuts_the_rate(
 
 
 async def test_the_rate_recovers_with_time(redis: Redis) -> None:
-    limiter = RedisRateLimiter(
-        redis, "recovering", rate=20, recovery=0.5, pause=0.1, decrease=0.5
-    )
+    limiter = RedisRateLimiter(redis, "recovering", rate=20, recovery=0.5, pause=0.1, decrease=0.5)
     await limiter.throttled(retry_after=0)
     low = (await limiter.state()).factor
     await asyncio.sleep(0.4)

@@ -38,8 +38,12 @@ async def main(mounting: str) -> None:
         url = "http://127.0.0.1:{}/voice".format(*runner.addresses[0][1:2])
         async with aiohttp.ClientSession() as http:
             for i in range(3):
-                form = {"CallSid": f"CA{i}", "AccountSid": "AC1", "From": "+15555550100",
-                        "To": "+15555550199"}
+                form = {
+                    "CallSid": f"CA{i}",
+                    "AccountSid": "AC1",
+                    "From": "+15555550100",
+                    "To": "+15555550199",
+                }
                 signature = RequestValidator(TOKEN).compute_signature(url, form)
                 headers = {SIGNATURE_HEADER: signature}
                 async with http.post(url, data=form, headers=headers) as resp:

@@ -171,13 +171,22 @@ async def test_one_captured_request_makes_one_inbound_session(
         replay_cache=ReplayCache() if cache else None,
     )
     url = await serve(app) + PATH
-    captured = {"AccountSid": "AC1", "CallSid": "CA1", "CallStatus": "ringing",
-                "From": "+15555550100", "To": "+15555550199"}
+    captured = {
+        "AccountSid": "AC1",
+        "CallSid": "CA1",
+        "CallStatus": "ringing",
+        "From": "+15555550100",
+        "To": "+15555550199",
+    }
     signature = sign(url, captured)
     assert (await post(http, url, captured, signature))[0] == 200
     # Twilio signs key+value with no separator: the same bytes, split differently
-    shifted = {"AccountSid": "AC1", "CallSid": "CA1CallStatusringing",
-               "From": "+15555550100", "To": "+15555550199"}
+    shifted = {
+        "AccountSid": "AC1",
+        "CallSid": "CA1CallStatusringing",
+        "From": "+15555550100",
+        "To": "+15555550199",
+    }
     assert verify_twilio_signature(TOKEN, url, shifted, signature)
     status, _, _ = await post(http, url, shifted, signature)
     if cache:

@@ -60,8 +60,9 @@ class RowFile:
             if self.kind == "csv":
                 reader = csv.DictReader(handle)
                 for record in reader:
-                    yield self._row(reader.line_num, {k.strip(): v for k, v in record.items()
-                                                      if k is not None})
+                    yield self._row(
+                        reader.line_num, {k.strip(): v for k, v in record.items() if k is not None}
+                    )
             else:
                 for number, line in enumerate(handle, 1):
                     if line.strip():

@@ -114,10 +114,22 @@ def _progress(enabled: bool, total: int) -> Iterator[Any]:
 
 
 def _resume_hint(args: argparse.Namespace, journal: Path) -> str:
-    command = ["stateset-voice", "campaign", "run", str(args.rows),
-               "--campaign-id", args.campaign_id, "--journal", str(journal)]
-    for flag, value in (("--agent-key", args.agent_key), ("--from", args.from_),
-                        ("--rate", args.rate), ("--concurrency", args.concurrency)):
+    command = [
+        "stateset-voice",
+        "campaign",
+        "run",
+        str(args.rows),
+        "--campaign-id",
+        args.campaign_id,
+        "--journal",
+        str(journal),
+    ]
+    for flag, value in (
+        ("--agent-key", args.agent_key),
+        ("--from", args.from_),
+        ("--rate", args.rate),
+        ("--concurrency", args.concurrency),
+    ):
         if value is not None:
             command += [flag, str(value)]
     command += ["--follow"] * args.follow
@@ -136,8 +148,12 @@ async def _consume(run: CampaignRun, rows: RowFile, bar: Any, quiet: bool) -> No
         if bar is not None:
             summary = run.summary
             elapsed = max(loop.time() - started, 1e-6)
-            bar.update(0, completed=summary.total, failed=summary.failed,
-                       rate=f"{summary.placed / elapsed:.1f}")
+            bar.update(
+                0,
+                completed=summary.total,
+                failed=summary.failed,
+                rate=f"{summary.placed / elapsed:.1f}",
+            )
     if printed > MAX_PRINTED_FAILURES and not quiet:
         print(f"... and {printed - MAX_PRINTED_FAILURES} more failures", file=sys.stderr)
 
@@ -169,8 +185,12 @@ async def campaign_run(args: argparse.Namespace) -> int:
     assert task is not None
     async with make_client(args) as client:
         run = client.campaigns.run(
-            rows.rows(), campaign_id=args.campaign_id, rate=args.rate,
-            concurrency=args.concurrency, journal=journal, retry_failed=args.retry_failed,
+            rows.rows(),
+            campaign_id=args.campaign_id,
+            rate=args.rate,
+            concurrency=args.concurrency,
+            journal=journal,
+            retry_failed=args.retry_failed,
             follow=args.follow,
         )
         _interrupt_on_sigint(task, interrupted)
@@ -184,8 +204,11 @@ async def campaign_run(args: argparse.Namespace) -> int:
                 raise
             if hasattr(task, "uncancel"):
                 task.uncancel()
-            print(f"interrupted: {describe(run.summary)}; outcomes are in {journal}.\n"
-                  f"Resume with: {_resume_hint(args, journal)}", file=sys.stderr)
+            print(
+                f"interrupted: {describe(run.summary)}; outcomes are in {journal}.\n"
+                f"Resume with: {_resume_hint(args, journal)}",
+                file=sys.stderr,
+            )
             return EXIT_INTERRUPTED
         finally:
             with contextlib.suppress(NotImplementedError, RuntimeError):

@@ -101,8 +101,13 @@ def _key(campaign_id: str, *parts: object) -> str:
 
 
 def _row_json(row: CallRow, key: str) -> str:
-    record = {"to": row.to, "from": row.from_, "agent_key": row.agent_key,
-              "metadata": None if row.metadata is None else dict(row.metadata), "key": key}
+    record = {
+        "to": row.to,
+        "from": row.from_,
+        "agent_key": row.agent_key,
+        "metadata": None if row.metadata is None else dict(row.metadata),
+        "key": key,
+    }
     return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -206,9 +211,7 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-async def _check_stored(
-    redis: Redis, campaign_id: str, shard: int | None = None
-) -> dict[str, int]:
+async def _check_stored(redis: Redis, campaign_id: str, shard: int | None = None) -> dict[str, int]:
     meta = await _meta(redis, campaign_id)
     if meta is None:
         raise CampaignStateLostError(
@@ -333,8 +336,12 @@ class CampaignStatus:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "campaign_id": self.campaign_id, "rows": self.rows, "placed": self.placed,
-            "failed": self.failed, "pending": self.pending, "duplicates": self.duplicates,
+            "campaign_id": self.campaign_id,
+            "rows": self.rows,
+            "placed": self.placed,
+            "failed": self.failed,
+            "pending": self.pending,
+            "duplicates": self.duplicates,
             "shards": list(self.shards),
         }
 
@@ -351,8 +358,14 @@ async def campaign_status(redis: Redis, campaign_id: str) -> CampaignStatus:
         replies = await pipe.execute()
     for shard in range(shards):
         counts = {_text(k): int(v) for k, v in replies[2 * shard + 1].items()}
-        per_shard.append({"shard": shard, "rows": int(replies[2 * shard]),
-                          "placed": counts.get("placed", 0), "failed": counts.get("failed", 0)})
+        per_shard.append(
+            {
+                "shard": shard,
+                "rows": int(replies[2 * shard]),
+                "placed": counts.get("placed", 0),
+                "failed": counts.get("failed", 0),
+            }
+        )
     return CampaignStatus(
         campaign_id=campaign_id,
         rows=meta["rows"],

@@ -62,7 +62,9 @@ local factor = math.min(1, low + math.max(0, now - since) * tonumber(ARGV[4]))
 
 # ARGV: rate, burst, ttl, recovery, n.  Reserves n consecutive slots; returns
 # {first slot - now, interval, factor}.
-_ACQUIRE = _COMMON + """
+_ACQUIRE = (
+    _COMMON
+    + """
 local interval = 1 / (tonumber(ARGV[1]) * factor)
 local slot = math.max(nxt, now - (tonumber(ARGV[2]) - 1) * interval, paused)
 redis.call('HSET', KEYS[1], 'next', string.format('%.6f', slot + tonumber(ARGV[5]) * interval))
@@ -70,9 +72,12 @@ redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
 return {string.format('%.6f', slot - now), string.format('%.9f', interval),
         string.format('%.6f', factor)}
 """
+)
 
 # ARGV: rate, burst, ttl, recovery, pause seconds, min factor, decrease.
-_THROTTLE = _COMMON + """
+_THROTTLE = (
+    _COMMON
+    + """
 local pause = tonumber(ARGV[5])
 if paused <= now then
   factor = math.max(tonumber(ARGV[6]), factor * tonumber(ARGV[7]))
@@ -85,10 +90,14 @@ redis.call('HSET', KEYS[1], 'paused_until', string.format('%.6f', paused),
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
 return {string.format('%.6f', paused - now), string.format('%.6f', factor)}
 """
+)
 
-_STATE = _COMMON + """
+_STATE = (
+    _COMMON
+    + """
 return {string.format('%.6f', math.max(0, paused - now)), string.format('%.6f', factor)}
 """
+)
 
 #: Slots reserved per round trip at most, and at most this far ahead: with
 #: many callers waiting in one process, one script call serves several.

@@ -303,8 +303,13 @@ async def campaign_shard_job(
     return await retry_transient(
         ctx,
         lambda: run_shard(
-            client, redis, campaign_id, shard,
-            rate=rate, concurrency=concurrency, retry_failed=retry_failed,
+            client,
+            redis,
+            campaign_id,
+            shard,
+            rate=rate,
+            concurrency=concurrency,
+            retry_failed=retry_failed,
         ),
     )
 

@@ -53,8 +53,7 @@ _UNFAULTED = frozenset({"make_call", "healthz", "unknown"})  # make_call faults 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     data = json.dumps(body, separators=(",", ":")).encode()
-    return web.Response(body=data, status=status, headers=headers,
-                        content_type="application/json")
+    return web.Response(body=data, status=status, headers=headers, content_type="application/json")
 
 
 def _shape(page: Page, query: ListQuery, shape: str) -> Any:
@@ -63,13 +62,21 @@ def _shape(page: Page, query: ListQuery, shape: str) -> Any:
     if shape in ("sessions", "items"):
         return {shape: page.data}
     has_more = query.offset + len(page.data) < page.total
-    return {"data": page.data, "limit": query.limit, "offset": query.offset,
-            "total": page.total, "has_more": has_more}
+    return {
+        "data": page.data,
+        "limit": query.limit,
+        "offset": query.offset,
+        "total": page.total,
+        "has_more": has_more,
+    }
 
 
 def _stream_url(base_url: str, session_id: str) -> str:
-    ws_base = "wss://" + base_url[8:] if base_url.startswith("https://") else (
-        "ws://" + base_url.removeprefix("http://"))
+    ws_base = (
+        "wss://" + base_url[8:]
+        if base_url.startswith("https://")
+        else ("ws://" + base_url.removeprefix("http://"))
+    )
     return f"{ws_base}/api/v1/media-stream/{session_id}"
 
 
@@ -114,15 +121,24 @@ class Api:
         if replay is not None:
             state.stats.idempotent_replays += 1
             response = web.Response(
-                body=replay.body, status=replay.status, content_type="application/json",
-                headers={"Idempotent-Replayed": "true"})
+                body=replay.body,
+                status=replay.status,
+                content_type="application/json",
+                headers={"Idempotent-Replayed": "true"},
+            )
         else:
             response = self._place(call, key)
         return await _inject.after(state, request, decision, response)
 
     def _place(self, call: CallRequest, key: str | None) -> web.Response:
-        record = create_call(self.state, direction="outbound", to=call.to, from_=call.from_,
-                             agent_key=call.agent_key, metadata=call.metadata)
+        record = create_call(
+            self.state,
+            direction="outbound",
+            to=call.to,
+            from_=call.from_,
+            agent_key=call.agent_key,
+            metadata=call.metadata,
+        )
         self.state.stats.calls_placed += 1
         self.state.limits.placed(record.session)
         response = _json(_call_response(record.session), status=201)
@@ -163,15 +179,24 @@ class Api:
         if record is None and self.state.stats.inbound_calls >= self.state.inbound_limit:
             # Unauthenticated by design (Twilio's target), so a flood of fresh
             # CallSids must not grow memory without bound.
-            raise ApiError(429, f"inbound call limit reached ({self.state.inbound_limit} "
-                           "sessions); restart the emulator or raise inbound_limit",
-                           headers={"Retry-After": "60"})
+            raise ApiError(
+                429,
+                f"inbound call limit reached ({self.state.inbound_limit} "
+                "sessions); restart the emulator or raise inbound_limit",
+                headers={"Retry-After": "60"},
+            )
         if record is None:
             account = form.get("AccountSid")
             metadata = {"account_sid": account} if isinstance(account, str) else {}
-            record = create_call(self.state, direction="inbound", to=fields["To"],
-                                 from_=fields["From"], agent_key="inbound_default",
-                                 metadata=metadata, call_sid=fields["CallSid"])
+            record = create_call(
+                self.state,
+                direction="inbound",
+                to=fields["To"],
+                from_=fields["From"],
+                agent_key="inbound_default",
+                metadata=metadata,
+                call_sid=fields["CallSid"],
+            )
             self.state.stats.inbound_calls += 1
         url = _stream_url(self.state.base_url, record.id)
         return web.Response(body=_twiml(url), content_type="text/xml")

@@ -88,8 +88,9 @@ class GuardedHandler(RequestHandler):
             text = "malformed HTTP request"
         if request.writer.output_size > 0:
             raise ConnectionError("response already started; cannot send an error")
-        response = json_error(status, error_type_for(status), text,
-                              headers={"x-request-id": new_request_id()})
+        response = json_error(
+            status, error_type_for(status), text, headers={"x-request-id": new_request_id()}
+        )
         response.force_close()
         return response
 

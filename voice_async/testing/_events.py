@@ -181,14 +181,20 @@ class SyntheticLog:
             ts_ms = self._start_ms + seq
             return frame("session.ended", self._session_id, seq, ts_ms, self._ended)
         if seq == 1:
-            return frame("session.started", self._session_id, seq, self._start_ms + 1,
-                         self._started)
+            return frame(
+                "session.started", self._session_id, seq, self._start_ms + 1, self._started
+            )
         second, millis = divmod(self._start_ms + seq, 1000)
         if second != self._cached_second:
             self._cached_second = second
             self._cached_prefix = iso_millis(second * 1000)[:-4]
         return self._TEMPLATE % (
-            self._session_id, seq, self._cached_prefix, millis, self._ROLES[seq & 1], seq
+            self._session_id,
+            seq,
+            self._cached_prefix,
+            millis,
+            self._ROLES[seq & 1],
+            seq,
         )
 
     async def wait_for_more(self, seen: int) -> None:

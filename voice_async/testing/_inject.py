@@ -88,7 +88,9 @@ async def before(
 
 
 async def after(
-    state: EmulatorState, request: web.Request, decision: FaultDecision,
+    state: EmulatorState,
+    request: web.Request,
+    decision: FaultDecision,
     response: web.StreamResponse,
 ) -> web.StreamResponse:
     """Replace the handler's answer with an ``after`` fault if one was decided."""

@@ -91,8 +91,9 @@ def _apply_status(record: SessionRecord, status: str, now: float) -> None:
         session["duration_seconds"] = 0 if started is None else round(now - started)
 
 
-async def _run(state: EmulatorState, record: SessionRecord, log: EventLog,
-               rng: random.Random) -> None:
+async def _run(
+    state: EmulatorState, record: SessionRecord, log: EventLog, rng: random.Random
+) -> None:
     session = record.session
     started = {k: session[k] for k in ("direction", "to", "from", "agent_key")}
     outcome = outcome_from_metadata(session["metadata"])
@@ -117,9 +118,7 @@ def insert_synthetic(state: EmulatorState, count: int) -> list[str]:
         h = mix64(mix64(state.seed) ^ (state.call_counter | 1 << 62))
         session_id, created_ts = state.sessions.new_id()
         session = describe(h, session_id, created_ts, state.tenant_id)
-        record = SessionRecord(
-            session, created_ts, _finished_log_factory(h, session, created_ts)
-        )
+        record = SessionRecord(session, created_ts, _finished_log_factory(h, session, created_ts))
         state.sessions.add(record)
         ids.append(session_id)
     return ids

@@ -82,8 +82,10 @@ class TenantLimits:
 
     def _reject(self, type_: str, message: str, wait: float) -> None:
         self.rejected[type_] += 1
-        headers = {"Retry-After": str(max(1, math.ceil(wait))),
-                   "retry-after-ms": str(max(1, round(wait * 1000)))}
+        headers = {
+            "Retry-After": str(max(1, math.ceil(wait))),
+            "retry-after-ms": str(max(1, round(wait * 1000))),
+        }
         raise ApiError(429, f"too many calls: {message}", type=type_, headers=headers)
 
     def placed(self, session: dict[str, Any]) -> None:

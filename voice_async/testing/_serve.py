@@ -34,21 +34,40 @@ def build_parser(prog: str = "stateset-voice emulator") -> argparse.ArgumentPars
     parser.add_argument("--sessions", type=int, default=0, help="seeded past sessions" + d)
     parser.add_argument("--seed", type=int, default=0, help="seed for all generated data" + d)
     # 0.4 s: a placed call's events then take a few seconds, like a short call.
-    parser.add_argument("--event-interval", type=float, default=0.4,
-                        help="seconds between simulated call events" + d)
+    parser.add_argument(
+        "--event-interval",
+        type=float,
+        default=0.4,
+        help="seconds between simulated call events" + d,
+    )
     parser.add_argument("--tenant-id", default="tn_emulator", help="the tenant of the keys" + d)
     parser.add_argument("--api-key", default=None, help="tenant key (generated if omitted)")
     parser.add_argument("--admin-key", default=None, help="admin key (generated if omitted)")
-    parser.add_argument("--list-shape", choices=LIST_SHAPES, default="envelope",
-                        help="how list responses are shaped" + d)
-    parser.add_argument("--fail-rate", type=float, default=0.0,
-                        help="fraction of HTTP requests answered with a transient fault" + d)
-    parser.add_argument("--latency", type=float, default=0.0,
-                        help="seconds added per request" + d)
-    parser.add_argument("--rate-limit", type=float, default=None,
-                        help="tenant make-call limit in calls/s (default: none)")
-    parser.add_argument("--max-active-calls", type=int, default=None,
-                        help="tenant limit of calls queued/ringing/in progress (default: none)")
+    parser.add_argument(
+        "--list-shape",
+        choices=LIST_SHAPES,
+        default="envelope",
+        help="how list responses are shaped" + d,
+    )
+    parser.add_argument(
+        "--fail-rate",
+        type=float,
+        default=0.0,
+        help="fraction of HTTP requests answered with a transient fault" + d,
+    )
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds added per request" + d)
+    parser.add_argument(
+        "--rate-limit",
+        type=float,
+        default=None,
+        help="tenant make-call limit in calls/s (default: none)",
+    )
+    parser.add_argument(
+        "--max-active-calls",
+        type=int,
+        default=None,
+        help="tenant limit of calls queued/ringing/in progress (default: none)",
+    )
     return parser
 
 
@@ -68,14 +87,16 @@ def _key_line(name: str, key: str, passed: str | None, flag: str) -> str:
 
 
 def _banner(emu: Emulator, args: argparse.Namespace) -> str:
-    return "\n".join([
-        f"# StateSet Voice emulator running at {emu.base_url}",
-        f"export STATESET_VOICE_BASE_URL={emu.base_url}",
-        _key_line("STATESET_VOICE_API_KEY", emu.api_key, args.api_key, "--api-key"),
-        _key_line("STATESET_ADMIN_API_KEY", emu.admin_key, args.admin_key, "--admin-key"),
-        f"# tenant {emu.tenant_id}, {args.sessions} seeded sessions, seed {args.seed}",
-        "# Press Ctrl-C to stop.",
-    ])
+    return "\n".join(
+        [
+            f"# StateSet Voice emulator running at {emu.base_url}",
+            f"export STATESET_VOICE_BASE_URL={emu.base_url}",
+            _key_line("STATESET_VOICE_API_KEY", emu.api_key, args.api_key, "--api-key"),
+            _key_line("STATESET_ADMIN_API_KEY", emu.admin_key, args.admin_key, "--admin-key"),
+            f"# tenant {emu.tenant_id}, {args.sessions} seeded sessions, seed {args.seed}",
+            "# Press Ctrl-C to stop.",
+        ]
+    )
 
 
 def _install_stop_signals(stop: asyncio.Event) -> None:
@@ -89,10 +110,18 @@ def _install_stop_signals(stop: asyncio.Event) -> None:
 async def serve(args: argparse.Namespace, out: TextIO) -> None:
     """Run until SIGINT/SIGTERM, then shut down cleanly."""
     emu = Emulator(
-        sessions=args.sessions, seed=args.seed, api_key=args.api_key, admin_key=args.admin_key,
-        tenant_id=args.tenant_id, event_interval=args.event_interval, host=args.host,
-        port=args.port, list_shape=args.list_shape, faults=_plan(args),
-        rate_limit=args.rate_limit, max_active_calls=args.max_active_calls,
+        sessions=args.sessions,
+        seed=args.seed,
+        api_key=args.api_key,
+        admin_key=args.admin_key,
+        tenant_id=args.tenant_id,
+        event_interval=args.event_interval,
+        host=args.host,
+        port=args.port,
+        list_shape=args.list_shape,
+        faults=_plan(args),
+        rate_limit=args.rate_limit,
+        max_active_calls=args.max_active_calls,
     )
     stop = asyncio.Event()
     async with emu:

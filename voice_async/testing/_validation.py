@@ -42,8 +42,12 @@ class CallRequest:
     metadata: dict[str, Any]
 
     def canonical(self) -> dict[str, Any]:
-        return {"to": self.to, "from": self.from_, "agent_key": self.agent_key,
-                "metadata": self.metadata}
+        return {
+            "to": self.to,
+            "from": self.from_,
+            "agent_key": self.agent_key,
+            "metadata": self.metadata,
+        }
 
 
 def parse_json_object(raw: bytes) -> dict[str, Any]:
@@ -98,8 +102,9 @@ def validate_call(raw: bytes) -> CallRequest:
     for name in sorted(body):
         if name not in _CALL_FIELDS:
             raise ApiError(400, f"unknown field {name!r}", param=name)
-    request = CallRequest(_phone(body, "to"), _phone(body, "from"), _agent_key(body),
-                          _metadata(body))
+    request = CallRequest(
+        _phone(body, "to"), _phone(body, "from"), _agent_key(body), _metadata(body)
+    )
     if request.agent_key.startswith("unknown"):
         raise ApiError(422, f"unknown agent_key {request.agent_key!r}", param="agent_key")
     return request
@@ -145,8 +150,9 @@ def _time(query: Mapping[str, str], name: str) -> float | None:
 def parse_list_query(query: Mapping[str, str]) -> ListQuery:
     agent_key = query.get("agent_key")
     if agent_key is not None and not AGENT_KEY.fullmatch(agent_key):
-        raise ApiError(400, "agent_key must be 1-128 characters of [A-Za-z0-9_.-]",
-                       param="agent_key")
+        raise ApiError(
+            400, "agent_key must be 1-128 characters of [A-Za-z0-9_.-]", param="agent_key"
+        )
     flt = SessionFilter(
         status=_choice(query, "status", SESSION_STATUSES),
         direction=_choice(query, "direction", DIRECTIONS),
@@ -180,8 +186,9 @@ def _config_field(name: str, value: Any) -> Any:
         return float(value)
     if name == "max_call_seconds":
         if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 14400:
-            raise ApiError(400, "max_call_seconds must be an integer between 1 and 14400",
-                           param=name)
+            raise ApiError(
+                400, "max_call_seconds must be an integer between 1 and 14400", param=name
+            )
         return value
     raise ApiError(400, f"unknown field {name!r}", param=name)
 
