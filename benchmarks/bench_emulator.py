@@ -28,20 +28,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import random
 import time
-import tracemalloc
 from collections.abc import Awaitable, Callable
 
 import aiohttp
 
-from tests.emulator.emu_helpers import place_calls
+from tests.emulator.emu_helpers import bytes_per_placed_call, place_calls
 from voice_async.testing import Emulator
 from voice_async.testing._filters import ListQuery, SessionFilter
 from voice_async.testing._store import IDEMPOTENCY_CAPACITY
 
-from ._common import Row, Sample, bound, cpu_us, interleave, median, paired, result
+from ._common import Row, Sample, bound, cpu_us, interleave, median, paired, result, timed
 
 CASE = "E1"
 #: What the fresh emulator placed: enough for full pages of the same kind of rows.
@@ -59,14 +57,12 @@ def handler_pages(
     store = emu._state.sessions
     offsets = random.Random(1).choices(range(max(emu.total_sessions - PAGE, 1)), k=pages)
 
-    async def work() -> Sample:
-        started, cpu = time.perf_counter(), time.process_time()
+    async def work() -> int:
         for offset in offsets:
             store.page(ListQuery(limit=PAGE, offset=offset, filter=flt or SessionFilter()))
-        wall, used = time.perf_counter() - started, time.process_time() - cpu
-        return pages / wall, used / pages * 1e6
+        return pages
 
-    return work
+    return lambda: timed(work)
 
 
 def http_pages(
@@ -77,30 +73,16 @@ def http_pages(
     headers = {"Authorization": f"Bearer {emu.api_key}"}
     offsets = random.Random(2).choices(range(max(emu.total_sessions - PAGE, 1)), k=pages)
 
-    async def work() -> Sample:
-        started, cpu = time.perf_counter(), time.process_time()
+    async def work() -> int:
         for offset in offsets:
             params = {"limit": str(PAGE), "offset": str(offset)}
             async with http.get(url, params=params, headers=headers) as resp:
                 await resp.read()
                 if resp.status != 200:
                     raise RuntimeError(f"emulator answered {resp.status}")
-        wall, used = time.perf_counter() - started, time.process_time() - cpu
-        return pages / wall, used / pages * 1e6
+        return pages
 
-    return work
-
-
-async def kb_per_placed_call(emu: Emulator, calls: int) -> float:
-    gc.collect()
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
-        await place_calls(emu, calls)
-        gc.collect()
-        return (tracemalloc.get_traced_memory()[0] - before) / calls / 1024
-    finally:
-        tracemalloc.stop()
+    return lambda: timed(work)
 
 
 async def run_async(calls: int, rounds: int, pages: int) -> list[Row]:
@@ -128,7 +110,7 @@ async def run_async(calls: int, rounds: int, pages: int) -> list[Row]:
         rows.insert(
             0, _page_row("list page unfiltered, GET over loopback", samples, calls, TARGET_PAGE)
         )
-        per_call = await kb_per_placed_call(big, 2_000)
+        per_call = await bytes_per_placed_call(big, 2_000) / 1024
         memory = bound(
             CASE,
             "memory per placed call (tracemalloc over 2,000 more)",

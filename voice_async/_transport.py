@@ -73,8 +73,19 @@ def _make_fast_encoder() -> Callable[[Any], str]:
     make = getattr(json.encoder, "c_make_encoder", None)
     if make is None:  # a Python without the _json accelerator
         return _JSON_ENCODER.encode
+    # Positional only, as JSONEncoder.iterencode passes them: markers (none),
+    # default, string encoder, indent, key and item separators, sort_keys,
+    # skipkeys, allow_nan -- the reference encoder's settings.
     chunks = make(
-        None, _unencodable, json.encoder.encode_basestring, None, ":", ",", False, False, True
+        None,
+        _JSON_ENCODER.default,
+        json.encoder.encode_basestring,
+        None,
+        ":",
+        ",",
+        False,
+        False,
+        True,
     )
 
     def encode(value: Any) -> str:
@@ -84,10 +95,6 @@ def _make_fast_encoder() -> Callable[[Any], str]:
             return _JSON_ENCODER.encode(value)
 
     return encode
-
-
-def _unencodable(value: object) -> Any:
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 _encode_json = _make_fast_encoder()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import re
+import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -127,3 +129,16 @@ async def place_calls(emu: Emulator, n: int) -> None:
             await asyncio.sleep(0)
     while emu._state.tasks:  # noqa: ASYNC110 - let every simulated call finish
         await asyncio.sleep(0.01)
+
+
+async def bytes_per_placed_call(emu: Emulator, n: int) -> float:
+    """What ``n`` more placed calls add to the emulator's memory, per call (tracemalloc)."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        await place_calls(emu, n)
+        gc.collect()
+        return (tracemalloc.get_traced_memory()[0] - before) / n
+    finally:
+        tracemalloc.stop()

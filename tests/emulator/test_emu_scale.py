@@ -3,8 +3,6 @@ are small in memory, and the idempotency store is bounded."""
 
 from __future__ import annotations
 
-import gc
-import tracemalloc
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,7 +12,7 @@ from voice_async.testing import Emulator
 from voice_async.testing._filters import ListQuery, SessionFilter
 from voice_async.testing._store import IdempotencyStore
 
-from .emu_helpers import place_calls
+from .emu_helpers import bytes_per_placed_call, place_calls
 
 
 class _Counted:
@@ -83,15 +81,7 @@ async def test_filtered_pages_follow_live_status_changes() -> None:
 async def test_memory_per_placed_call_is_under_3_kb() -> None:
     async with Emulator() as emu:
         await place_calls(emu, 100)  # warm up caches and interned strings
-        gc.collect()
-        tracemalloc.start()
-        try:
-            before = tracemalloc.get_traced_memory()[0]
-            await place_calls(emu, 1000)
-            gc.collect()
-            per_call = (tracemalloc.get_traced_memory()[0] - before) / 1000
-        finally:
-            tracemalloc.stop()
+        per_call = await bytes_per_placed_call(emu, 1000)
         assert emu.total_sessions == 1100
         # The finished calls' events are still all there.
         record = emu._state.sessions.record(emu._state.sessions.page(ListQuery()).data[0]["id"])
